@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Tasks for working on gcf-template, with nothing but Python and git.
+
+    python3 tasks.py new DEST [copier options]  generate a function repo in DEST
+    python3 tasks.py test [pytest options]      run the template's whole test suite
+    python3 tasks.py bench                      run the benchmarks
+    python3 tasks.py venv                       only create or refresh .venv
+
+Each task first makes sure .venv holds the `dev` dependency group of
+pyproject.toml (it reinstalls when that group changes), then runs in it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tomllib
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".dev-dependencies.json"
+
+
+def dev_dependencies() -> list[str]:
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        return tomllib.load(file)["dependency-groups"]["dev"]
+
+
+def ensure_venv() -> None:
+    """Create .venv and install the dev group, unless it is installed already."""
+    wanted = dev_dependencies()
+    digest = hashlib.sha256(json.dumps([sys.version, wanted]).encode()).hexdigest()
+    if STAMP.exists() and json.loads(STAMP.read_text()).get("digest") == digest:
+        return
+    print(f"tasks.py: installing {len(wanted)} packages into {VENV.name}/", flush=True)
+    venv.EnvBuilder(with_pip=True, clear=STAMP.exists()).create(VENV)
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, *wanted], check=True)
+    STAMP.write_text(json.dumps({"digest": digest, "dependencies": wanted}, indent=2))
+
+
+def run(*args: str) -> int:
+    ensure_venv()
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run(args, cwd=ROOT, env=env, check=False).returncode
+
+
+def main(argv: list[str]) -> int:
+    task, *rest = argv or ["help"]
+    if task == "new" and rest and not rest[0].startswith("-"):
+        dest, *options = rest
+        return run(
+            str(BIN / "copier"), "copy", "--trust", "--vcs-ref=HEAD", *options, str(ROOT), dest
+        )
+    if task == "test":
+        return run(str(BIN / "python"), "-m", "pytest", "-n", "auto", "--dist", "loadgroup", *rest)
+    if task == "bench":
+        return run(str(BIN / "python"), "benchmarks/run.py", *rest)
+    if task == "venv":
+        ensure_venv()
+        return 0
+    print(__doc__.strip(), file=sys.stderr)
+    return 0 if task in ("help", "-h", "--help") else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,101 @@
+"""Structured logging for Cloud Logging: one JSON object per line on stdout.
+
+Cloud Logging reads `severity` and `message` from each line, and links the entry
+to its request trace through `logging.googleapis.com/trace`. Extra fields passed
+with `logger.info(..., extra={...})` become fields of the entry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from typing import Any
+
+import flask
+
+TRACE = "logging.googleapis.com/trace"
+SPAN_ID = "logging.googleapis.com/spanId"
+TRACE_SAMPLED = "logging.googleapis.com/trace_sampled"
+
+# Attributes every LogRecord has; anything else came in through `extra`.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+def trace_fields(headers: Any, project: str | None) -> dict[str, Any]:
+    """Return the trace fields of a log entry for a request with these headers.
+
+    Reads `traceparent` (W3C) or `X-Cloud-Trace-Context`; returns no fields when
+    the request carries neither or the project is unknown.
+    """
+    if not project:
+        return {}
+    if parent := headers.get("traceparent") or headers.get("ce-traceparent"):
+        parts = parent.split("-")
+        if len(parts) == 4 and len(parts[1]) == 32:
+            return {
+                TRACE: f"projects/{project}/traces/{parts[1]}",
+                SPAN_ID: parts[2],
+                TRACE_SAMPLED: parts[3] == "01",
+            }
+    if context := headers.get("X-Cloud-Trace-Context"):
+        trace_id, _, rest = context.partition("/")
+        span_id, _, options = rest.partition(";")
+        if trace_id:
+            fields: dict[str, Any] = {TRACE: f"projects/{project}/traces/{trace_id}"}
+            if span_id:
+                fields[SPAN_ID] = span_id
+            fields[TRACE_SAMPLED] = options == "o=1"
+            return fields
+    return {}
+
+
+class JsonFormatter(logging.Formatter):
+    """Format records as JSON lines that Cloud Logging parses."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "severity": record.levelname,
+            "message": record.getMessage(),
+            "logger": record.name,
+        }
+        if record.exc_info:
+            entry["message"] += "\n" + self.formatException(record.exc_info)
+        entry.update(
+            (key, value) for key, value in vars(record).items() if key not in _RECORD_ATTRIBUTES
+        )
+        if flask.has_request_context():
+            project = os.environ.get("GOOGLE_CLOUD_PROJECT")
+            entry.update(trace_fields(flask.request.headers, project))
+        return json.dumps(entry, default=str)
+
+
+def setup(level: str | None = None) -> None:
+    """Send the root logger's records to stdout as JSON lines.
+
+    The level comes from `level`, else the LOG_LEVEL variable, else INFO.
+    Calling it again replaces the handler instead of adding a second one.
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler.formatter, JsonFormatter):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    root.addHandler(handler)
+    root.setLevel((level or os.environ.get("LOG_LEVEL") or "INFO").upper())
+
+
+def drop(cloud_event: Any, reason: str) -> None:
+    """Log, as an error, that an event is dropped because it can never be handled.
+
+    The caller then returns normally, which acknowledges the event: raising
+    instead would make Eventarc retry it, with retries on, for up to a day.
+    """
+    logging.getLogger("main").error(
+        "Dropped event %s: %s",
+        cloud_event["id"],
+        reason,
+        extra={"event_id": cloud_event["id"], "event_type": cloud_event["type"]},
+    )

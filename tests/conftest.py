@@ -1,0 +1,121 @@
+"""Fixtures for the template's tests: renders shared across tests, and git set up for them.
+
+Every generated repo is tested with the interpreter running these tests: its
+virtual environment holds the same pinned packages as the generated
+requirements files (test_repository.py checks that), so renders need no
+installs. Only the `slow` test installs a generated repo from nothing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import copier
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTDATA = ROOT / "tests" / "testdata" / "google-cloudevents"
+TRIGGERS = ("http", "pubsub", "storage", "firestore", "audit_log", "scheduler")
+IGNORED = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give git a fixed identity and no user configuration, in this process and its children."""
+    gitconfig = Path(tempfile.mkdtemp(prefix="gcf-template-git-")) / "gitconfig"
+    gitconfig.write_text(
+        "[user]\n\tname = gcf-template tests\n\temail = tests@gcf-template.invalid\n"
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+    )
+    os.environ["GIT_CONFIG_GLOBAL"] = str(gitconfig)
+    os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
+    for name in (
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+    ):
+        os.environ.pop(name, None)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep the tests of one rendered variant on one xdist worker, so it renders once."""
+    for item in items:
+        params = getattr(item, "callspec", None)
+        for key in ("variant", "trigger"):
+            if params is not None and key in params.params:
+                item.add_marker(pytest.mark.xdist_group(f"{key}-{params.params[key]}"))
+
+
+def run(
+    args: list[str], cwd: Path, timeout: float = 300, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run a command; return the finished process with its output as text."""
+    return subprocess.run(
+        args,
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def check(args: list[str], cwd: Path, **env: str) -> str:
+    """Run a command that must succeed; fail the test with its output if it does not."""
+    result = run(args, cwd, **env)
+    assert result.returncode == 0, (
+        f"{' '.join(args)} failed in {cwd}:\n{result.stdout}\n{result.stderr}"
+    )
+    return result.stdout
+
+
+def load_module(path: Path, name: str) -> ModuleType:
+    """Import a module of a generated repo from its file, under a name of our own."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def template_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template as it is in the work tree, copied once (without .git) for fast renders."""
+    destination = tmp_path_factory.mktemp("template") / "gcf-template"
+    shutil.copytree(ROOT, destination, ignore=IGNORED)
+    return destination
+
+
+@pytest.fixture(scope="session")
+def render(template_copy: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """Render the template with some answers (defaults for the rest), once per answers."""
+    renders: dict[tuple[tuple[str, Any], ...], Path] = {}
+
+    def render_once(**answers: Any) -> Path:
+        key = tuple(sorted((k, repr(v)) for k, v in answers.items()))
+        if key not in renders:
+            destination = tmp_path_factory.mktemp("render") / "fn"
+            copier.run_copy(
+                str(template_copy),
+                destination,
+                data=answers,
+                defaults=True,
+                unsafe=True,
+                quiet=True,
+            )
+            renders[key] = destination
+        return renders[key]
+
+    return render_once

@@ -1,0 +1,267 @@
+"""Render the template for every trigger type and run each generated repo's own checks.
+
+Each variant is rendered once (through the copier CLI or through copier.run_copy)
+and shared by the tests of its group, which xdist keeps on one worker.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import ROOT, check, run
+
+LONG = {
+    "project_name": "P" * 80,
+    "function_name": "f" + "-x" * 30 + "yz",  # 63 characters
+    "description": "D" * 200,
+    "gcp_project_id": "p" * 30,
+}
+
+# name -> (how to render, answers); every trigger, with several answer combinations.
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "http-defaults": ("cli", {}),
+    "http-public": (
+        "api",
+        {
+            "allow_unauthenticated": True,
+            "runtime": "python311",
+            "environments": ["dev", "staging", "production"],
+            "entry_point": "handle_request",
+        },
+    ),
+    "http-long-answers": ("api", {**LONG, "entry_point": "h" * 48, "environments": ["staging"]}),
+    "pubsub": ("cli", {"trigger_type": "pubsub", "runtime": "python312", "region": "europe-west1"}),
+    "pubsub-long-topic": ("api", {**LONG, "trigger_type": "pubsub", "pubsub_topic": "t" * 255}),
+    "storage-finalized": ("api", {"trigger_type": "storage"}),
+    "storage-deleted": (
+        "cli",
+        {
+            "trigger_type": "storage",
+            "storage_event": "deleted",
+            "storage_bucket": "b" * 63,
+            "runtime": "python314",
+        },
+    ),
+    "firestore-written": ("api", {"trigger_type": "firestore"}),
+    "firestore-created": (
+        "cli",
+        {
+            "trigger_type": "firestore",
+            "firestore_event": "created",
+            "firestore_database": "crm-eu",
+            "firestore_document": "orgs/{orgId}/members/{memberId}",
+        },
+    ),
+    "audit-log": ("cli", {"trigger_type": "audit_log"}),
+    "audit-log-storage": (
+        "api",
+        {
+            "trigger_type": "audit_log",
+            "audit_service_name": "storage.googleapis.com",
+            "audit_method_name": "storage.objects." + "create" * 20,
+            "environments": ["production"],
+        },
+    ),
+    "scheduler": (
+        "api",
+        {
+            "trigger_type": "scheduler",
+            "schedule": "30 6 * * MON-FRI",
+            "schedule_time_zone": "Europe/Paris",
+        },
+    ),
+}
+
+
+def cli_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return "[" + ", ".join(value) + "]"
+    return str(value)
+
+
+@pytest.fixture(scope="module")
+def cli_render(tmp_path_factory: pytest.TempPathFactory):
+    """Render through the copier command line, from the git repository at HEAD plus changes."""
+    renders: dict[str, Path] = {}
+
+    def render_cli(name: str, answers: dict[str, Any]) -> Path:
+        if name not in renders:
+            destination = tmp_path_factory.mktemp(name) / "fn"
+            data = [arg for k, v in answers.items() for arg in ("--data", f"{k}={cli_value(v)}")]
+            copier = str(Path(sys.executable).with_name("copier"))
+            check(
+                [
+                    copier,
+                    "copy",
+                    "--trust",
+                    "--defaults",
+                    "--quiet",
+                    "--vcs-ref=HEAD",
+                    *data,
+                    str(ROOT),
+                    str(destination),
+                ],
+                ROOT,
+            )
+            renders[name] = destination
+        return renders[name]
+
+    return render_cli
+
+
+@pytest.fixture(params=list(VARIANTS), scope="module")
+def variant(request: pytest.FixtureRequest, render, cli_render) -> tuple[str, dict[str, Any], Path]:
+    name = request.param
+    how, answers = VARIANTS[name]
+    path = cli_render(name, answers) if how == "cli" else render(**answers)
+    return name, answers, path
+
+
+def test_make_lint_and_test_pass(variant) -> None:
+    """The generated Makefile's lint and test targets pass, in the shared environment."""
+    _, _, path = variant
+    venv = sys.prefix
+    check(["make", "lint", "test", f"VENV={venv}", "-o", f"{venv}/.installed"], path)
+
+
+def test_generated_files(variant) -> None:
+    name, answers, path = variant
+    trigger = answers.get("trigger_type", "http")
+    files = {
+        p.relative_to(path).as_posix()
+        for p in path.rglob("*")
+        if p.is_file() and ".git" not in p.parts
+    }
+    for required in (
+        "main.py",
+        "logs.py",
+        "requirements.txt",
+        "requirements-dev.txt",
+        "pyproject.toml",
+        "Makefile",
+        "README.md",
+        ".gitignore",
+        ".gcloudignore",
+        ".copier-answers.yml",
+        "tests/conftest.py",
+        "tests/unit/test_main.py",
+        "tests/integration/test_server.py",
+        "tools/events.py",
+    ):
+        assert required in files, f"{name}: {required} is missing"
+    event_dirs = {f.split("/")[1] for f in files if f.startswith("events/")}
+    assert event_dirs == {trigger}, f"{name}: sample events of {event_dirs}"
+    assert ("clients.py" in files) == (trigger in ("storage", "firestore"))
+    environments = answers.get("environments", ["dev", "production"])
+    assert {f for f in files if f.startswith("env.")} == {f"env.{e}.yaml" for e in environments}
+
+
+def test_env_files_hold_string_values(variant) -> None:
+    _, answers, path = variant
+    for env_file in path.glob("env.*.yaml"):
+        values = yaml.safe_load(env_file.read_text())
+        assert isinstance(values, dict), env_file.name
+        assert all(isinstance(v, str) for v in values.values()), env_file.name
+        assert values["ENVIRONMENT"] == env_file.name.split(".")[1]
+        assert values["GOOGLE_CLOUD_PROJECT"] == answers.get("gcp_project_id", "my-project-id")
+
+
+def test_sample_events_are_cloudevents_of_the_trigger(variant) -> None:
+    _, answers, path = variant
+    trigger = answers.get("trigger_type", "http")
+    samples = sorted((path / "events" / trigger).glob("*.json"))
+    assert samples
+    for sample in samples:
+        document = json.loads(sample.read_text())
+        if trigger == "http":
+            assert document["method"] in ("GET", "POST")
+            continue
+        assert document["specversion"] == "1.0"
+        assert {"id", "source", "type", "data"} <= document.keys()
+        prefix = {
+            "pubsub": "google.cloud.pubsub.topic.v1.messagePublished",
+            "scheduler": "google.cloud.pubsub.topic.v1.messagePublished",
+            "storage": "google.cloud.storage.object.v1."
+            + answers.get("storage_event", "finalized"),
+            "firestore": "google.cloud.firestore.document.v1."
+            + answers.get("firestore_event", "written"),
+            "audit_log": "google.cloud.audit.log.v1.written",
+        }[trigger]
+        assert document["type"] == prefix
+
+
+def test_answers_file_records_the_answers(variant) -> None:
+    _, answers, path = variant
+    recorded = yaml.safe_load((path / ".copier-answers.yml").read_text())
+    for key, value in answers.items():
+        assert recorded[key] == value
+    assert "python_version" not in recorded, "computed values must not be stored"
+
+
+def test_post_copy_made_a_git_repository_with_one_commit(variant) -> None:
+    _, _, path = variant
+    assert check(["git", "log", "--format=%s"], path).splitlines() == [
+        "Initial commit from gcf-template"
+    ]
+    assert check(["git", "status", "--porcelain"], path) == ""
+
+
+def entry_point_body(main_py: Path, entry_point: str) -> tuple[int, int]:
+    """Return the line of the first statement after the docstring, and its indentation."""
+    tree = ast.parse(main_py.read_text())
+    function = next(
+        n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == entry_point
+    )
+    first = function.body[1]  # body[0] is the docstring
+    return first.lineno, first.col_offset
+
+
+MUTANTS = {
+    "http": ('f"Hello, {name}!"', 'f"Hi, {name}!"'),
+    "pubsub": ('"attributes": message.get("attributes", {}),', '"attributes": {},'),
+    "storage": ('"size": int(obj.get("size") or 0),', '"size": 0,'),
+    "firestore": ('"value": fields_of(change.value),', '"value": fields_of(change.old_value),'),
+    "audit_log": ('.get("principalEmail", "unknown")', '.get("principalSubject", "unknown")'),
+    "scheduler": ("return json.loads(text)", "return text"),
+}
+
+
+ONE_PER_TRIGGER = [
+    "http-defaults",
+    "pubsub",
+    "storage-finalized",
+    "firestore-written",
+    "audit-log",
+    "scheduler",
+]
+
+
+@pytest.mark.parametrize("variant", ONE_PER_TRIGGER, indirect=True)
+@pytest.mark.parametrize("mutation", ["raise", "semantic"])
+def test_generated_tests_fail_when_the_function_is_broken(variant, mutation, tmp_path) -> None:
+    _, answers, path = variant
+    broken = tmp_path / "broken"
+    shutil.copytree(path, broken, ignore=shutil.ignore_patterns(".git"))
+    main_py = broken / "main.py"
+    source = main_py.read_text()
+    if mutation == "raise":
+        line, indent = entry_point_body(main_py, answers.get("entry_point", "my_function"))
+        lines = source.splitlines(keepends=True)
+        lines.insert(line - 1, " " * indent + 'raise RuntimeError("broken")\n')
+        main_py.write_text("".join(lines))
+    else:
+        before, after = MUTANTS[answers.get("trigger_type", "http")]
+        assert before in source
+        main_py.write_text(source.replace(before, after))
+    result = run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"], broken)
+    assert result.returncode == 1, result.stdout

@@ -1,0 +1,82 @@
+"""Checks of the template repository itself: pins, data, docs, CI and tooling."""
+
+from __future__ import annotations
+
+import filecmp
+import importlib.resources
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, TESTDATA, check
+
+SHARED_TESTDATA = ROOT.parent / "shared" / "cloudevents-testdata"
+
+
+def pins(text: str) -> dict[str, str]:
+    return {m[1].lower(): m[2] for m in re.finditer(r"^([A-Za-z0-9_.-]+)==([^\s]+)", text, re.M)}
+
+
+def test_generated_pins_match_the_environment_the_tests_use() -> None:
+    dev_group = pins(
+        "\n".join(tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]["dev"])
+    )
+    generated = {}
+    for name in ("requirements.txt.jinja", "requirements-dev.txt"):
+        generated |= pins((ROOT / "template" / name).read_text())
+    assert generated, "no pins found in template/requirements*"
+    for package, version in generated.items():
+        assert dev_group.get(package) == version, (
+            f"{package}: template pins {version}, pyproject.toml {dev_group.get(package)}"
+        )
+
+
+def test_every_question_has_help_a_default_and_free_text_has_a_validator() -> None:
+    config = yaml.safe_load((ROOT / "copier.yml").read_text())
+    questions = {
+        k: v for k, v in config.items() if not k.startswith("_") and v.get("when") is not False
+    }
+    assert len(questions) >= 20
+    for key, question in questions.items():
+        assert question.get("help"), f"{key} has no help"
+        assert "default" in question, f"{key} has no default"
+        if question["type"] == "str" and "choices" not in question:
+            assert "validator" in question, f"{key} takes free text without a validator"
+
+
+def test_time_zone_list_is_the_iana_database() -> None:
+    text = (ROOT / "includes" / "timezones.jinja").read_text()
+    listed = set(re.findall(r'"([^"]+)"', text))
+    zones = set(importlib.resources.files("tzdata").joinpath("zones").read_text().split())
+    assert listed == zones
+
+
+@pytest.mark.skipif(not SHARED_TESTDATA.is_dir(), reason="no ../shared checkout beside this one")
+def test_vendored_testdata_matches_the_shared_copy() -> None:
+    comparison = filecmp.dircmp(TESTDATA, SHARED_TESTDATA)
+
+    def differences(c: filecmp.dircmp) -> list[str]:
+        found = c.left_only + c.right_only + c.diff_files
+        return found + [d for sub in c.subdirs.values() for d in differences(sub)]
+
+    assert differences(comparison) == []
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"^(python3 tasks\.py \S+.*?)(?:\s+#.*)?$", quick_start, re.M)
+    assert [c.split()[2] for c in commands] == ["new", "test"], commands
+    assert "python3 tasks.py test" in (ROOT / ".ci" / "run").read_text()
+    workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+    assert "python3 tasks.py test" in workflow
+
+
+def test_template_code_is_ruff_clean() -> None:
+    ruff = str(Path(sys.executable).with_name("ruff"))
+    check([ruff, "check", "."], ROOT)
+    check([ruff, "format", "--check", "."], ROOT)
