@@ -23,6 +23,8 @@ LONG = {
     "function_name": "f" + "-x" * 30 + "yz",  # 63 characters
     "description": "D" * 200,
     "gcp_project_id": "p" * 30,
+    # Outside production a deploy is named <function_name>-<environment>, which must fit too.
+    "environments": ["production"],
 }
 
 # name -> (how to render, answers); every trigger, with several answer combinations.
@@ -37,8 +39,16 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
             "entry_point": "handle_request",
         },
     ),
-    "http-long-answers": ("api", {**LONG, "entry_point": "h" * 48, "environments": ["staging"]}),
-    "pubsub": ("cli", {"trigger_type": "pubsub", "runtime": "python312", "region": "europe-west1"}),
+    "http-long-answers": ("api", {**LONG, "entry_point": "h" * 48}),
+    "pubsub": (
+        "cli",
+        {
+            "trigger_type": "pubsub",
+            "runtime": "python312",
+            "region": "europe-west1",
+            "secrets": ["API_KEY=api-key:latest", "/etc/secrets/db/password=db-password:2"],
+        },
+    ),
     "pubsub-long-topic": ("api", {**LONG, "trigger_type": "pubsub", "pubsub_topic": "t" * 255}),
     "storage-finalized": ("api", {"trigger_type": "storage"}),
     "storage-deleted": (

@@ -12,6 +12,17 @@ import yaml
 
 from conftest import ROOT, run
 
+# Answers that make a question apply.
+NEEDS: dict[str, dict[str, Any]] = {
+    "retry_on_failure": {"trigger_type": "pubsub"},
+    "trigger_service_account": {"trigger_type": "pubsub"},
+    "trigger_location": {"trigger_type": "storage"},
+    "vpc_connector": {"vpc": "connector"},
+    "vpc_network": {"vpc": "direct"},
+    "vpc_subnet": {"vpc": "direct"},
+    "vpc_egress": {"vpc": "connector"},
+}
+
 TRIGGER_OF = {
     "allow_unauthenticated": "http",
     "pubsub_topic": "pubsub",
@@ -26,8 +37,8 @@ TRIGGER_OF = {
     "schedule_time_zone": "scheduler",
 }
 
-# (question, bad answer, words the message must contain)
-BAD_ANSWERS: list[tuple[str, Any, str]] = [
+# (question, bad answer, words the message must contain[, other answers])
+BAD_ANSWERS: list[tuple[Any, ...]] = [
     ("project_name", "", "must not be empty"),
     ("project_name", 'say "hi"', "double quotes"),
     ("function_name", "MyFunction", "upper-case"),
@@ -99,11 +110,89 @@ BAD_ANSWERS: list[tuple[str, Any, str]] = [
     ("schedule_time_zone", "Mars/Olympus_Mons", "IANA"),
     ("schedule_time_zone", "europe/paris", "IANA"),
     ("schedule_time_zone", "+02:00", "IANA"),
+    ("environments", ["dev", "staging"], "shorten function_name", {"function_name": "f" * 56}),
+    (
+        "pubsub_topic",
+        "t" * 250,
+        "at most 247",
+        {"trigger_type": "scheduler", "environments": ["staging", "production"]},
+    ),
+    ("workload", "memory_bound", "Invalid choice"),
+    ("memory", "3Gi", "one of 128Mi, 256Mi, 512Mi, 1Gi, 2Gi, 4Gi, 8Gi, 16Gi, 32Gi"),
+    ("memory", "512MB", "one of 128Mi"),
+    ("memory", "64Mi", "one of 128Mi"),
+    ("cpu", "3", "only 2, 4, 6 or 8"),
+    ("cpu", "1.5", "0.08 to 1"),
+    ("cpu", "0.05", "0.08 to 1"),
+    ("cpu", "two", "0.08 to 1"),
+    (
+        "cpu",
+        "1",
+        "allows at most 4Gi of memory; with memory 8Gi use cpu 2 or more",
+        {"memory": "8Gi"},
+    ),
+    ("cpu", "4", "need at least 2Gi of memory", {"memory": "1Gi"}),
+    ("cpu", "0.5", "below 1 vCPU, memory can be at most 1Gi", {"memory": "2Gi"}),
+    ("cpu", "0.25", "at least 0.5 vCPU", {"memory": "1Gi", "workload": "cpu_bound"}),
+    (
+        "concurrency",
+        80,
+        "above 1 needs at least 1 vCPU, and cpu is 0.167 with memory 256Mi",
+        {"memory": "256Mi", "cpu": "0.167"},
+    ),
+    (
+        "concurrency",
+        80,
+        "above 1 needs at least 1 vCPU",
+        {"memory": "256Mi", "workload": "cpu_bound"},
+    ),
+    ("concurrency", 0, "1 to 1000"),
+    ("concurrency", 1001, "1 to 1000"),
+    ("timeout", 900, "1 to 540 seconds for event-driven functions", {"trigger_type": "pubsub"}),
+    ("timeout", 3601, "1 to 3600 seconds for HTTP functions"),
+    ("timeout", 0, "1 to 3600"),
+    ("min_instances", -1, "0 to 1000"),
+    ("max_instances", 0, "1 to 1000"),
+    ("max_instances", 2, "at least min_instances (3)", {"min_instances": 3}),
+    ("service_account", "runtime@example.com", "service account email"),
+    ("service_account", "sa@my-project-id.iam.gserviceaccount.com", "service account email"),
+    ("trigger_service_account", "not-an-email", "service account email"),
+    ("trigger_location", "moon", "a region such as us-central1, or one of us, eu, asia"),
+    ("ingress_settings", "internal", "Invalid choice"),
+    ("secrets", "API_KEY=api-key:latest", "must be a list"),
+    ("secrets", ["API_KEY"], "NAME=secret-id:version"),
+    ("secrets", ["PORT=port:1"], "PORT is reserved"),
+    ("secrets", ["THREADS=threads:1"], "THREADS is reserved"),
+    ("secrets", ["X_GOOGLE_KEY=key:1"], "X_GOOGLE_KEY is reserved"),
+    ("secrets", ["API=KEY=api-key:latest"], 'cannot contain "="'),
+    ("secrets", ["1KEY=api-key:latest"], "letters, digits and underscores"),
+    ("secrets", ["/api_key=api-key:latest"], "a file in a directory"),
+    ("secrets", ["/etc/api_key=api-key:latest"], "a directory of its own"),
+    ("secrets", ["/etc/secrets/=api-key:latest"], "a file in a directory"),
+    ("secrets", ["/etc/secrets/../key=api-key:latest"], "a file in a directory"),
+    ("secrets", ["API_KEY=api-key:v1"], "latest or a positive number"),
+    ("secrets", ["API_KEY=api-key:0"], "latest or a positive number"),
+    ("secrets", ["API_KEY=api key:latest"], "secret id"),
+    ("secrets", ["KEY=a:1", "KEY=b:1"], "KEY is set twice"),
+    ("secrets", ["/etc/s/a=a:1", "/etc/s/a=a:2"], "one secret per mount path"),
+    ("secrets", ["/etc/s/a=a:1", "/etc/s/b=b:1"], "from one secret"),
+    ("vpc", "vpn", "Invalid choice"),
+    ("vpc_connector", "My_Connector", "connector name"),
+    ("vpc_connector", "c" * 26, "connector name"),
+    ("vpc_network", "Default", "vpc_network: must be a name"),
+    ("vpc_subnet", "sub net", "vpc_subnet: must be a name"),
+    ("vpc_egress", "private-only", "Invalid choice"),
+    ("vpc_egress", "all-traffic", "Invalid choice", {"vpc": "direct"}),
+    ("ci_provider", "jenkins", "Invalid choice"),
+    ("repository", "just-a-name", "OWNER/NAME"),
+    ("repository", "acme/sub/name", "OWNER/NAME"),
+    ("repository", "acme", "GROUP/NAME", {"ci_provider": "gitlab_ci"}),
 ]
 
-GOOD_ANSWERS: list[tuple[str, Any]] = [
+GOOD_ANSWERS: list[tuple[Any, ...]] = [
     ("function_name", "a"),
-    ("function_name", "f" * 63),
+    ("function_name", "f" * 63, {"environments": ["production"]}),
+    ("function_name", "f" * 55, {"environments": ["staging", "production"]}),
     ("entry_point", "_private"),
     ("entry_point", "match"),
     ("gcp_project_id", "abcdef"),
@@ -118,14 +207,29 @@ GOOD_ANSWERS: list[tuple[str, Any]] = [
     ("schedule", "5,35 8,20 1,15 1,7 sun"),
     ("schedule_time_zone", "America/Argentina/Buenos_Aires"),
     ("schedule_time_zone", "UTC"),
+    ("cpu", "0.5", {"workload": "cpu_bound", "memory": "1Gi"}),
+    ("cpu", "8", {"memory": "32Gi"}),
+    ("cpu", "6", {"memory": "4Gi"}),
+    (
+        "secrets",
+        [
+            "API_KEY=api-key:latest",
+            "/etc/secrets/a=s:1",
+            "/etc/secrets/b=s:2",
+            "T=projects/p/secrets/t:9",
+        ],
+    ),
+    ("trigger_location", "eu"),
+    ("service_account", "123-compute@developer.gserviceaccount.com"),
+    ("repository", "acme/platform/orders", {"ci_provider": "gitlab_ci"}),
 ]
 
 
-def answers_for(question: str, value: Any) -> dict[str, Any]:
-    answers = {question: value}
+def answers_for(question: str, value: Any, others: dict[str, Any] | None = None) -> dict[str, Any]:
+    answers = {**NEEDS.get(question, {}), question: value}
     if question in TRIGGER_OF:
         answers["trigger_type"] = TRIGGER_OF[question]
-    return answers
+    return {**answers, **(others or {})}
 
 
 def ids(case: tuple[Any, ...]) -> str:
@@ -136,13 +240,13 @@ def ids(case: tuple[Any, ...]) -> str:
 def test_bad_answer_is_refused_and_nothing_is_written(
     case, template_copy: Path, tmp_path: Path
 ) -> None:
-    question, value, rule = case
+    question, value, rule, *others = case
     destination = tmp_path / "fn"
     with pytest.raises(ValueError, match=question) as error:
         copier.run_copy(
             str(template_copy),
             destination,
-            data=answers_for(question, value),
+            data=answers_for(question, value, *others),
             defaults=True,
             unsafe=True,
             quiet=True,
@@ -153,8 +257,8 @@ def test_bad_answer_is_refused_and_nothing_is_written(
 
 @pytest.mark.parametrize("case", GOOD_ANSWERS, ids=ids)
 def test_unusual_but_valid_answer_is_accepted(case, render) -> None:
-    question, value = case
-    path = render(**answers_for(question, value))
+    question, value, *others = case
+    path = render(**answers_for(question, value, *others))
     assert yaml.safe_load((path / ".copier-answers.yml").read_text())[question] == value
 
 
@@ -166,10 +270,16 @@ CLI_CASES = [
 
 @pytest.mark.parametrize("case", CLI_CASES, ids=ids)
 def test_copier_cli_exits_non_zero_and_names_the_field(case, tmp_path: Path) -> None:
-    question, value, rule = case
+    question, value, rule, *others = case
     data = []
-    for key, item in answers_for(question, value).items():
-        text = "[" + ", ".join(item) + "]" if isinstance(item, list) else str(item)
+    for key, item in answers_for(question, value, *others).items():
+        text = (
+            "[" + ", ".join(item) + "]"
+            if isinstance(item, list)
+            else str(item).lower()
+            if isinstance(item, bool)
+            else str(item)
+        )
         data += ["--data", f"{key}={text}"]
     existing = tmp_path / "existing"
     existing.mkdir()

@@ -1,0 +1,389 @@
+"""Deploy commands and CI files of generated repos, checked against the platform's rules.
+
+For each trigger type and option combination: `make deploy ENV=<env> DRY_RUN=1` prints a
+command that gcloud_rules.py accepts and that carries every answer; the script runs
+exactly that command; and the CI files pass check-jsonschema, zizmor, shellcheck and
+yamllint, with every action pinned to a full commit SHA.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import stat
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from gcloud_rules import check_deploy_command, one, parse
+
+from conftest import check, run
+
+SECRETS = [
+    "API_KEY=api-key:latest",
+    "/etc/secrets/db/password=db-credentials:3",
+    "/etc/secrets/db/user=db-credentials:3",
+    "TOKEN=projects/shared-secrets/secrets/token:1",
+]
+
+# name -> answers: every trigger type, and the resource, identity, network and CI options.
+DEPLOY_VARIANTS: dict[str, dict[str, Any]] = {
+    "http-defaults": {},
+    "http-public-cpu-bound": {
+        "allow_unauthenticated": True,
+        "workload": "cpu_bound",
+        "environments": ["dev", "staging", "production"],
+        "min_instances": 2,
+        "max_instances": 5,
+        "timeout": 3600,
+        "ci_provider": "gitlab_ci",
+        "repository": "acme/platform/orders",
+    },
+    "pubsub-retry-secrets": {
+        "trigger_type": "pubsub",
+        "retry_on_failure": True,
+        "secrets": SECRETS,
+        "ci_provider": "cloud_build",
+    },
+    "storage-connector": {
+        "trigger_type": "storage",
+        "storage_event": "archived",
+        "trigger_location": "us",
+        "vpc": "connector",
+        "vpc_egress": "all",
+        "memory": "4Gi",
+        "cpu": "2",
+        "concurrency": 200,
+        "timeout": 540,
+    },
+    "firestore-direct-vpc": {
+        "trigger_type": "firestore",
+        "trigger_location": "nam5",
+        "workload": "mixed",
+        "vpc": "direct",
+        "vpc_network": "shared-vpc",
+        "vpc_subnet": "functions",
+        "ci_provider": "none",
+    },
+    "audit-log-large": {
+        "trigger_type": "audit_log",
+        "memory": "16Gi",
+        "cpu": "4",
+        "concurrency": 1000,
+        "ingress_settings": "internal-and-gclb",
+        "environments": ["production"],
+        "service_account": "123456789012-compute@developer.gserviceaccount.com",
+    },
+    "scheduler-small": {
+        "trigger_type": "scheduler",
+        "workload": "cpu_bound",
+        "memory": "128Mi",
+        "environments": ["dev", "staging"],
+        "schedule": "*/5 9-17 * * MON-FRI",
+    },
+}
+
+YAMLLINT = (
+    "{extends: default, rules: {document-start: disable, line-length: {max: 160}, truthy: {check-keys: false},"
+    " indentation: {indent-sequences: consistent}}}"
+)
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(params=list(DEPLOY_VARIANTS), scope="module")
+def variant(request: pytest.FixtureRequest, render) -> tuple[str, dict[str, Any], Path]:
+    answers = DEPLOY_VARIANTS[request.param]
+    return request.param, answers, render(**answers)
+
+
+def dry_run(path: Path, environment: str) -> list[str]:
+    return check(["make", "deploy", f"ENV={environment}", "DRY_RUN=1"], path).splitlines()
+
+
+def environments_of(answers: dict[str, Any]) -> list[str]:
+    return answers.get("environments", ["dev", "production"])
+
+
+def test_dry_run_prints_a_command_the_platform_accepts(variant) -> None:
+    _, answers, path = variant
+    trigger = answers.get("trigger_type", "http")
+    for environment in environments_of(answers):
+        lines = dry_run(path, environment)
+        assert len(lines) == (2 if trigger == "scheduler" else 1), lines
+        flags = check_deploy_command(lines[0], path)
+        name = shlex.split(lines[0])[3]
+        production = environment == "production"
+        assert name == ("my-function" if production else f"my-function-{environment}")
+        assert one(flags, "--min-instances") == str(
+            answers.get("min_instances", 0) if production else 0
+        )
+        assert one(flags, "--env-vars-file") == f"env.{environment}.yaml"
+        assert ("--retry" in flags) == answers.get("retry_on_failure", False)
+        assert (
+            flags.get("--set-secrets", [None]) == [",".join(answers["secrets"])]
+            if "secrets" in answers
+            else "--set-secrets" not in flags
+        )
+        assert ("--vpc-connector" in flags) == (answers.get("vpc") == "connector")
+        assert ("--network" in flags) == (answers.get("vpc") == "direct")
+        for question, flag in (
+            ("memory", "--memory"),
+            ("cpu", "--cpu"),
+            ("concurrency", "--concurrency"),
+            ("max_instances", "--max-instances"),
+        ):
+            if question in answers:
+                assert one(flags, flag) == str(answers[question])
+        if trigger == "scheduler":
+            job = shlex.split(lines[1])
+            assert job[:5] == ["gcloud", "scheduler", "jobs", "create", "pubsub"]
+            topic = "my-function-ticks" if production else f"my-function-ticks-{environment}"
+            assert f"--topic={topic}" in job
+            assert one(flags, "--trigger-topic") == topic
+            assert f"--schedule={answers['schedule']}" in job
+
+
+def test_cpu_and_memory_defaults_follow_the_workload(render) -> None:
+    expected = {
+        "io_bound": ("512Mi", "1", "80"),
+        "mixed": ("1Gi", "1", "20"),
+        "cpu_bound": ("2Gi", "1", "1"),
+    }
+    for workload, (memory, cpu, concurrency) in expected.items():
+        _, flags = parse(dry_run(render(workload=workload), "production")[0])
+        assert (one(flags, "--memory"), one(flags, "--cpu"), one(flags, "--concurrency")) == (
+            memory,
+            cpu,
+            concurrency,
+        )
+    # Memory alone sets the CPU it gets by default, raised to 1 vCPU for a concurrent workload.
+    _, flags = parse(dry_run(render(memory="256Mi"), "production")[0])
+    assert one(flags, "--cpu") == "1"
+    _, flags = parse(dry_run(render(memory="256Mi", workload="cpu_bound"), "production")[0])
+    assert one(flags, "--cpu") == "0.167"
+
+
+def fake_gcloud(directory: Path, log: Path) -> None:
+    """A `gcloud` that records its arguments; `scheduler jobs describe` fails (no job yet)."""
+    script = directory / "gcloud"
+    script.write_text(
+        "#!/usr/bin/env python3\n"
+        "import json, sys\n"
+        f"with open({str(log)!r}, 'a') as f: f.write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        "sys.exit(1 if sys.argv[1:4] == ['scheduler', 'jobs', 'describe'] else 0)\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+
+
+def test_the_script_runs_exactly_the_printed_command(variant, tmp_path: Path) -> None:
+    _, answers, path = variant
+    environment = environments_of(answers)[-1]
+    fake_gcloud(tmp_path, tmp_path / "calls.jsonl")
+    printed = [shlex.split(line)[1:] for line in dry_run(path, environment)]
+    result = run(
+        ["scripts/deploy.sh", environment], path, PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}"
+    )
+    assert result.returncode == 0, result.stderr
+    calls = [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    assert [c for c in calls if c[:3] != ["scheduler", "jobs", "describe"]] == printed
+
+
+@pytest.fixture(scope="module")
+def path_without_gcloud(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A PATH with every program of this machine's PATH but gcloud."""
+    directory = tmp_path_factory.mktemp("no-gcloud")
+    for folder in reversed(os.environ["PATH"].split(os.pathsep)):
+        for program in Path(folder).glob("*") if Path(folder).is_dir() else []:
+            if program.name != "gcloud" and os.access(program, os.X_OK):
+                link = directory / program.name
+                link.unlink(missing_ok=True)
+                link.symlink_to(program)
+    assert shutil.which("gcloud", path=str(directory)) is None
+    return str(directory)
+
+
+def test_dry_run_works_without_gcloud(render, path_without_gcloud: str) -> None:
+    result = run(
+        ["make", "deploy", "ENV=production", "DRY_RUN=1"], render(), PATH=path_without_gcloud
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("gcloud functions deploy my-function ")
+
+
+def test_a_real_deploy_without_gcloud_says_so(render, path_without_gcloud: str) -> None:
+    result = run(["scripts/deploy.sh", "dev"], render(), PATH=path_without_gcloud)
+    assert result.returncode != 0
+    assert "gcloud is not installed" in result.stderr
+
+
+@pytest.mark.parametrize("environment", ["qa", "Production", ""])
+def test_an_unknown_environment_is_refused_with_the_known_ones(render, environment: str) -> None:
+    result = run(
+        ["make", "deploy", f"ENV={environment}", "DRY_RUN=1"],
+        render(environments=["dev", "staging", "production"]),
+    )
+    assert result.returncode != 0
+    assert "dev staging production" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("line", "replacement", "message"),
+    [
+        ('THREADS: "80"', 'THREADS: "8"', 'must set THREADS: "80"'),
+        (
+            'GOOGLE_CLOUD_PROJECT: "my-project-id"',
+            'GOOGLE_CLOUD_PROJECT: ""',
+            "must set GOOGLE_CLOUD_PROJECT",
+        ),
+    ],
+)
+def test_an_env_file_out_of_step_is_refused(
+    render, tmp_path: Path, line: str, replacement: str, message: str
+) -> None:
+    path = tmp_path / "fn"
+    shutil.copytree(render(), path)
+    env_file = path / "env.dev.yaml"
+    env_file.write_text(env_file.read_text().replace(line, replacement))
+    result = run(["scripts/deploy.sh", "dev"], path, DRY_RUN="1")
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_each_environment_deploys_to_the_project_of_its_env_file(render, tmp_path: Path) -> None:
+    path = tmp_path / "fn"
+    shutil.copytree(render(), path)
+    env_file = path / "env.dev.yaml"
+    env_file.write_text(
+        env_file.read_text().replace(
+            'GOOGLE_CLOUD_PROJECT: "my-project-id"',
+            "GOOGLE_CLOUD_PROJECT: 'acme-dev'  # dev project",
+        )
+    )
+    assert "--project=acme-dev" in dry_run(path, "dev")[0].split()
+    assert "--project=my-project-id" in dry_run(path, "production")[0].split()
+
+
+# ---------------------------------------------------------------- CI files
+
+
+def ci_files(path: Path) -> dict[str, list[Path]]:
+    """The CI and dependency-update files of a repo, by the schema that validates them."""
+    return {
+        "vendor.github-workflows": sorted((path / ".github" / "workflows").glob("*.yml")),
+        "vendor.dependabot": [p for p in [path / ".github" / "dependabot.yml"] if p.exists()],
+        "vendor.gitlab-ci": [p for p in [path / ".gitlab-ci.yml"] if p.exists()],
+        "vendor.cloudbuild": [p for p in [path / "cloudbuild.yaml"] if p.exists()],
+        "vendor.renovate": [p for p in [path / "renovate.json"] if p.exists()],
+    }
+
+
+def test_ci_files_are_those_of_the_provider(variant) -> None:
+    _, answers, path = variant
+    provider = answers.get("ci_provider", "github_actions")
+    present = {schema for schema, files in ci_files(path).items() if files}
+    expected = {
+        "github_actions": {"vendor.github-workflows", "vendor.dependabot"},
+        "gitlab_ci": {"vendor.gitlab-ci", "vendor.renovate"},
+        "cloud_build": {"vendor.cloudbuild", "vendor.renovate"},
+        "none": {"vendor.renovate"},
+    }[provider]
+    assert present == expected
+
+
+def test_ci_files_pass_check_jsonschema(variant) -> None:
+    _, _, path = variant
+    for schema, files in ci_files(path).items():
+        if files:
+            check(
+                [str(BIN / "check-jsonschema"), "--builtin-schema", schema, *map(str, files)], path
+            )
+
+
+def test_workflows_have_no_zizmor_findings_and_pinned_actions(variant) -> None:
+    _, _, path = variant
+    workflows = ci_files(path)["vendor.github-workflows"]
+    if not workflows:
+        pytest.skip("no GitHub workflows for this provider")
+    output = check(
+        [str(BIN / "zizmor"), "--offline", "--persona=pedantic", *map(str, workflows)], path
+    )
+    assert "No findings" in output
+    for workflow in workflows:
+        uses = re.findall(r"^\s*-?\s*uses:\s*(\S+)(.*)$", workflow.read_text(), re.M)
+        assert uses
+        for action, comment in uses:
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), (
+                f"{action} is not pinned to a commit"
+            )
+            assert re.fullmatch(r"\s+# v\d+\.\d+\.\d+", comment), (
+                f"{action} has no release tag comment"
+            )
+
+
+def shell_scripts(path: Path) -> dict[str, str]:
+    """Every shell script a repo runs: the deploy script and the commands of its CI files."""
+    scripts = {"scripts/deploy.sh": (path / "scripts" / "deploy.sh").read_text()}
+    for workflow in ci_files(path)["vendor.github-workflows"]:
+        for name, job in yaml.safe_load(workflow.read_text())["jobs"].items():
+            for i, step in enumerate(job["steps"]):
+                if "run" in step:
+                    scripts[f"{workflow.name}:{name}:{i}"] = (
+                        "#!/usr/bin/env bash\nset -e\n" + step["run"]
+                    )
+    for gitlab in ci_files(path)["vendor.gitlab-ci"]:
+        for name, job in yaml.safe_load(gitlab.read_text()).items():
+            if isinstance(job, dict):
+                lines = job.get("before_script", []) + job.get("script", [])
+                if lines:
+                    scripts[f".gitlab-ci.yml:{name}"] = "#!/usr/bin/env bash\nset -e\n" + "\n".join(
+                        lines
+                    )
+    for cloudbuild in ci_files(path)["vendor.cloudbuild"]:
+        for step in yaml.safe_load(cloudbuild.read_text())["steps"]:
+            if step.get("entrypoint") == "bash":
+                assert (path / step["args"][0]).exists(), step["args"]
+    return scripts
+
+
+def test_shell_code_is_shellcheck_clean(variant, tmp_path: Path) -> None:
+    _, _, path = variant
+    for i, (name, script) in enumerate(shell_scripts(path).items()):
+        file = tmp_path / f"script-{i}.sh"
+        file.write_text(script)
+        result = run([str(BIN / "shellcheck"), "--severity=style", "--shell=bash", str(file)], path)
+        assert result.returncode == 0, f"{name}:\n{result.stdout}"
+
+
+def test_yaml_files_pass_yamllint(variant) -> None:
+    _, _, path = variant
+    files = [
+        str(p) for p in path.rglob("*.y*ml") if ".git" not in p.parts and ".venv" not in p.parts
+    ]
+    assert any(Path(f).name.startswith("env.") for f in files)
+    check([str(BIN / "yamllint"), "--strict", "-d", YAMLLINT, *files], path)
+
+
+def test_ci_deploys_with_the_same_command(variant) -> None:
+    _, answers, path = variant
+    provider = answers.get("ci_provider", "github_actions")
+    environments = environments_of(answers)
+    expected = [e for e in environments if e != "production"][:1] + [
+        e for e in environments if e == "production"
+    ]
+    text = "\n".join(p.read_text() for files in ci_files(path).values() for p in files)
+    if provider == "github_actions":
+        found = re.findall(r"run: make deploy ENV=(\S+)", text)
+    elif provider == "gitlab_ci":
+        found = re.findall(r"- bash scripts/deploy.sh (\S+)", text)
+    elif provider == "cloud_build":
+        assert 'args: ["scripts/deploy.sh", "${_ENV}"]' in text
+        found = re.findall(r"--substitutions=_ENV=(\S+)", (path / "README.md").read_text())
+    else:
+        found = []
+    assert found == (expected if provider != "none" else [])
