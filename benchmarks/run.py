@@ -2,7 +2,8 @@
 
     python3 tasks.py bench copy      copier copy time, this template vs a one-file template
     python3 tasks.py bench suite     wall time of the template's whole test suite
-    python3 tasks.py bench           both
+    python3 tasks.py bench serve     `make dev` throughput (wrk) and start-up, vs bare functions-framework
+    python3 tasks.py bench           all of them
 
 Timings on a shared machine are noisy: every comparison alternates its two
 sides run by run and reports medians and their ratio, never an absolute target.
@@ -10,15 +11,20 @@ sides run by run and reports medians and their ratio, never an absolute target.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -114,7 +120,223 @@ def bench_suite() -> None:
     )
 
 
-BENCHMARKS = {"copy": bench_copy, "suite": bench_suite}
+# ---------------------------------------------------------------- make dev
+
+BARE_FUNCTION = """\
+import time
+
+import functions_framework
+
+
+@functions_framework.http
+def hello(request):
+    time.sleep(float(request.args.get("wait", "0")))
+    return "Hello, World!"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def render(work: Path, name: str, **answers: str) -> Path:
+    """A generated repo, rendered from this checkout."""
+    destination = work / name
+    data = [arg for k, v in answers.items() for arg in ("--data", f"{k}={v}")]
+    args = [
+        str(BIN / "copier"),
+        "copy",
+        "--trust",
+        "--defaults",
+        "--quiet",
+        "--skip-tasks",
+        *data,
+        str(ROOT),
+        str(destination),
+    ]
+    subprocess.run(args, check=True, capture_output=True)
+    return destination
+
+
+def with_wait(repo: Path, seconds: float) -> Path:
+    """Make the generated HTTP handler wait, as one that calls an API would."""
+    main_py = repo / "main.py"
+    source = main_py.read_text().replace("import logging\n", "import logging\nimport time\n", 1)
+    anchor = '    if request.method in ("GET", "HEAD"):'
+    main_py.write_text(source.replace(anchor, f"    time.sleep({seconds})\n{anchor}", 1))
+    return repo
+
+
+class Server:
+    """A server process on a free port: the generated `make dev`, or bare functions-framework."""
+
+    def __init__(self, repo: Path, bare: bool, threads: str | None = None) -> None:
+        self.port = free_port()
+        env = {**os.environ, "PORT": str(self.port)}
+        if threads:
+            env["THREADS"] = threads
+        if bare:
+            args = [
+                sys.executable,
+                "-m",
+                "functions_framework",
+                "--target",
+                "hello",
+                "--host",
+                "127.0.0.1",
+            ]
+            self.path = "/"
+        else:
+            args = [sys.executable, "-m", "tools.devserver"]
+            self.path = "/my_function"
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            args, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.path}"
+
+    def first_response(self, request: Callable[[str], bool]) -> float:
+        """Seconds from process start to the first successful response."""
+        while True:
+            try:
+                if request(self.url):
+                    return time.perf_counter() - self.started
+            except OSError:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}")
+            time.sleep(0.005)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def wrk(url: str, seconds: int, connections: int) -> float:
+    """Requests per second that wrk measures."""
+    output = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return float(re.search(r"Requests/sec:\s+([0-9.]+)", output)[1])
+
+
+def http_ok(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status == 200
+
+
+def bench_serve(rounds: int = 5, seconds: int = 8) -> None:
+    if shutil.which("wrk") is None:
+        print("bench serve needs wrk (apt-get install wrk)", file=sys.stderr)
+        return
+    work = Path(tempfile.mkdtemp(prefix="gcf-bench-serve-"))
+    try:
+        bare = work / "bare"
+        bare.mkdir()
+        (bare / "main.py").write_text(BARE_FUNCTION)
+        io_80 = with_wait(render(work, "io-80"), 0.05)
+        io_1 = with_wait(render(work, "io-1", concurrency="1"), 0.05)
+        configs = {
+            "generated, concurrency 80 (THREADS=80)": (io_80, False, None, "?name=bench"),
+            "bare functions-framework, THREADS=80": (bare, True, "80", "?wait=0.05"),
+            "bare functions-framework, default THREADS": (bare, True, None, "?wait=0.05"),
+            "generated, concurrency 1 (THREADS=1)": (io_1, False, None, "?name=bench"),
+        }
+
+        def load(config: tuple[Path, bool, str | None, str]) -> Callable[[int], float]:
+            def measure(_: int) -> float:
+                repo, is_bare, threads, query = config
+                server = Server(repo, is_bare, threads)
+                try:
+                    server.first_response(lambda url: http_ok(url + query))
+                    return wrk(server.url + query, seconds, 80)
+                finally:
+                    server.stop()
+
+            return measure
+
+        rps = alternate({name: load(config) for name, config in configs.items()}, rounds)
+        medians = {name: statistics.median(values) for name, values in rps.items()}
+        print(
+            f"Throughput of a handler that waits 50 ms, wrk -t2 -c80 -d{seconds}s, {rounds} runs each (median req/s):"
+        )
+        for name, value in medians.items():
+            print(f"  {name:44} {value:8.1f}")
+        ours = medians["generated, concurrency 80 (THREADS=80)"]
+        print(
+            f"  generated / bare at THREADS=80:          {ours / medians['bare functions-framework, THREADS=80']:.2f} (target >= 0.9)"
+        )
+        print(
+            f"  generated / bare at default THREADS:     {ours / medians['bare functions-framework, default THREADS']:.2f} (target >= 0.9)"
+        )
+        print(
+            f"  concurrency 80 / concurrency 1:          {ours / medians['generated, concurrency 1 (THREADS=1)']:.1f} (target >= 20)"
+        )
+        bench_startup(work, rounds=11)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_startup(work: Path, rounds: int) -> None:
+    """Process start to first successful response: each generated function vs bare hello world."""
+    bare = work / "bare"
+    sides: dict[str, Callable[[int], float]] = {}
+
+    def start(repo: Path, is_bare: bool, request: Callable[[str], bool]) -> Callable[[int], float]:
+        def measure(_: int) -> float:
+            server = Server(repo, is_bare)
+            try:
+                return server.first_response(request)
+            finally:
+                server.stop()
+
+        return measure
+
+    sides["bare hello world"] = start(bare, True, http_ok)
+    for trigger in ("http", "pubsub", "storage", "firestore", "audit_log", "scheduler"):
+        repo = render(work, f"start-{trigger}", trigger_type=trigger)
+        if trigger == "http":
+            sides[trigger] = start(repo, False, http_ok)
+            continue
+        sample = next((repo / "events" / trigger).glob("*.json"))
+        events = load_events(repo)
+        headers, body = events.to_http(events.from_file(sample), "binary")
+
+        def post(url: str, headers: dict[str, str] = headers, body: bytes = body) -> bool:
+            request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status == 200
+
+        sides[trigger] = start(repo, False, post)
+    times = alternate(sides, rounds)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    base = medians.pop("bare hello world")
+    print(f"Start-up: process start to first successful response, {rounds} runs each (median):")
+    print(f"  {'bare functions-framework hello world':44} {base * 1000:7.0f} ms")
+    for name, value in medians.items():
+        print(
+            f"  {'make dev, ' + name + ' function':44} {value * 1000:7.0f} ms  ratio {value / base:.2f} (target <= 1.2)"
+        )
+
+
+def load_events(repo: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(
+        f"bench_events_{repo.name}", repo / "tools" / "events.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BENCHMARKS = {"copy": bench_copy, "suite": bench_suite, "serve": bench_serve}
 
 
 def main(names: list[str]) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -83,25 +84,34 @@ def trigger(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-@pytest.fixture(scope="module")
-def served(trigger: str, render: Callable[..., Path]) -> Iterator[tuple[Any, Check]]:
+@pytest.fixture(params=["functions-framework", "devserver"], scope="module")
+def served(
+    request: pytest.FixtureRequest, trigger: str, render: Callable[..., Path]
+) -> Iterator[tuple[Any, str, Check]]:
+    """The function served by functions-framework as in production, or by `make dev`."""
     path = render(trigger_type=trigger)
     helpers = load_module(path / "tests" / "conftest.py", f"generated_conftest_{trigger}")
     events = load_module(path / "tools" / "events.py", f"generated_events_{trigger}")
     # The generated conftest serves from its own repo: ROOT there is `path`.
-    server = helpers.FunctionServer.functions_framework("my_function").wait_until_listening()
-    yield server, Check(events)
+    if request.param == "devserver":
+        server = helpers.FunctionServer([sys.executable, "-m", "tools.devserver"], cwd=path)
+        url = server.url + "/my_function"
+    else:
+        server = helpers.FunctionServer.functions_framework("my_function")
+        url = server.url
+    server.wait_until_listening()
+    yield server, url, Check(events)
     server.stop()
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_function_handles_every_published_payload(trigger: str, served, mode: str) -> None:
-    server, check = served
+    server, url, check = served
     for path in payloads(trigger):
         payload = json.loads(path.read_text())
         event, expected = getattr(check, trigger)(payload)
         event["id"] = f"{path.stem}-{mode}"
-        status, body = check.events.send(server.url, event, mode)
+        status, body = check.events.send(url, event, mode)
         assert status == 200, f"{path.name}: {body}"
         record = server.wait_for_log(event_id=event["id"])
         assert record["severity"] == "INFO", f"{path.name}: {record}"

@@ -315,23 +315,36 @@ def audit_log_entry(
 # ---------------------------------------------------------------- files and HTTP
 
 
-def from_file(path: str | Path) -> CloudEvent:
+def _read_sample(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        sample = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no sample file at {path}") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(sample, dict):
+        raise ValueError(f"{path} must hold a JSON object")
+    return sample
+
+
+def load_sample(path: str | Path) -> CloudEvent | dict[str, Any]:
+    """Read a sample from events/: a CloudEvent, or an HTTP request for an HTTP function."""
+    sample = _read_sample(path)
+    if "specversion" not in sample and isinstance(sample.get("method"), str):
+        return sample
+    return from_file(path, sample)
+
+
+def from_file(path: str | Path, sample: dict[str, Any] | None = None) -> CloudEvent:
     """Read an event from a JSON file in CloudEvents structured form.
 
     The `data` of a Firestore event file is its JSON form; it is sent as
     protobuf when `datacontenttype` says application/protobuf.
     """
-    path = Path(path)
-    try:
-        document = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no event file at {path}") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
-    if not isinstance(document, dict) or "type" not in document or "source" not in document:
-        raise ValueError(
-            f"{path} must hold a CloudEvent: a JSON object with at least type, source and data"
-        )
+    document = dict(sample if sample is not None else _read_sample(path))
+    if "type" not in document or "source" not in document:
+        raise ValueError(f"{path} must hold a CloudEvent: a JSON object with type, source and data")
     data = document.pop("data", None)
     if "data_base64" in document:
         data = base64.b64decode(document.pop("data_base64"))
@@ -342,14 +355,8 @@ def from_file(path: str | Path) -> CloudEvent:
 
 def request_from_file(path: str | Path) -> dict[str, Any]:
     """Read a sample HTTP request: `method`, `path`, and optional `headers` and `body`."""
-    path = Path(path)
-    try:
-        sample = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no request file at {path}") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
-    if not isinstance(sample, dict) or not isinstance(sample.get("method"), str):
+    sample = load_sample(path)
+    if not isinstance(sample, dict):
         raise ValueError(
             f"{path} must hold a request: a JSON object with method, path, headers, body"
         )

@@ -1,0 +1,234 @@
+"""The generated local server (`make dev`), run as a real process, for every trigger type.
+
+It serves every function of main.py at /<name> with functions-framework's own app,
+lists them at /, takes the env file's variables and the local secrets, reloads when
+main.py changes and recovers when a broken main.py is fixed. `make event` (the
+tools/send_event.py script) sends the samples of events/ to it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import TRIGGERS, load_module, run
+
+SECOND_FUNCTION = '''
+
+@functions_framework.http
+def probe(request):
+    """A second function: reports what the environment gives it."""
+    import os
+
+    import settings
+
+    return {
+        "environment": os.environ.get("ENVIRONMENT"),
+        "threads": os.environ.get("THREADS"),
+        "api_key": settings.secret("API_KEY"),
+        "password": settings.secret("/etc/secrets/db/password"),
+    }
+'''
+SECRETS = ["API_KEY=api-key:latest", "/etc/secrets/db/password=db-password:2"]
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def eventually(check: Callable[[], Any], timeout: float = 20) -> Any:
+    """Poll `check` until it returns something true; fail with its last result."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            assert result, f"still {result!r} after {timeout}s"
+            return result
+        time.sleep(0.1)
+
+
+class Dev:
+    """A generated repo (a private copy, since tests edit it) with its dev server running."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.helpers = load_module(path / "tests" / "conftest.py", f"devserver_conftest_{id(self)}")
+        self.events = load_module(path / "tools" / "events.py", f"devserver_events_{id(self)}")
+        self.server = self.helpers.FunctionServer(
+            [sys.executable, "-m", "tools.devserver"], cwd=path, env={"ENV": "dev"}
+        )
+        self.server.wait_until_listening()
+
+    def index(self) -> dict[str, Any]:
+        status, body = get(self.server.url + "/")
+        assert status == 200, body
+        return json.loads(body)
+
+    def send_event(self, *args: str) -> Any:
+        return run(
+            [sys.executable, "-m", "tools.send_event", *args, "--url", self.server.url], self.path
+        )
+
+
+@pytest.fixture(params=TRIGGERS, scope="module")
+def trigger(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def dev(trigger: str, render, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
+    path = tmp_path_factory.mktemp(f"dev-{trigger}") / "fn"
+    shutil.copytree(render(trigger_type=trigger, secrets=SECRETS), path)
+    (path / ".secrets.yaml").write_text(
+        'API_KEY: "local-key"\n/etc/secrets/db/password: "local-password"\n'
+    )
+    running = Dev(path)
+    yield running
+    running.server.stop()
+
+
+def test_lists_its_functions_and_settings(dev: Dev, trigger: str) -> None:
+    index = dev.index()
+    signature = "http" if trigger == "http" else "cloudevent"
+    assert index["functions"] == [
+        {"name": "my_function", "signature_type": signature, "path": "/my_function"}
+    ]
+    assert index["environment"] == "dev"
+    assert index["threads"] == 80
+
+
+def test_an_unknown_function_gets_a_404_that_lists_the_served_ones(dev: Dev) -> None:
+    status, body = get(dev.server.url + "/nope")
+    assert status == 404
+    assert "no function 'nope': main.py registers /my_function" in json.loads(body)["error"]
+
+
+@pytest.mark.parametrize("mode", ["binary", "structured"])
+def test_make_event_sends_every_sample(dev: Dev, trigger: str, mode: str) -> None:
+    samples = sorted((dev.path / "events" / trigger).glob("*.json"))
+    assert samples
+    for sample in samples:
+        result = dev.send_event(str(sample.relative_to(dev.path)), "--mode", mode)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert ": 200" in result.stdout or "-> 200" in result.stdout, result.stdout
+        if trigger != "http":
+            event_id = result.stdout.split("id ", 1)[1].split(")", 1)[0]
+            assert dev.server.wait_for_log(event_id=event_id)["severity"] == "INFO"
+
+
+SHORT_OPTIONS = {
+    "pubsub": (
+        ["pubsub", "--data", "from the cli", "--attribute", "k=v"],
+        {"data": "from the cli", "attributes": {"k": "v"}},
+    ),
+    "scheduler": (["pubsub", "--data", '{"task": "cli"}'], {"job": {"task": "cli"}}),
+    "storage": (
+        ["storage", "--bucket", "my-project-id-uploads", "--object", "in/a.txt", "--size", "7"],
+        {"size": 7},
+    ),
+    "firestore": (
+        ["firestore", "--document", "users/ada", "--field", "visits=2", "--old-field", "visits=1"],
+        {"value": {"visits": 2}},
+    ),
+    "audit_log": (
+        [
+            "audit-log",
+            "--service",
+            "bigquery.googleapis.com",
+            "--method",
+            "google.cloud.bigquery.v2.JobService.InsertJob",
+        ],
+        {"principal": "user@example.com"},
+    ),
+}
+
+
+@pytest.mark.parametrize("trigger", list(SHORT_OPTIONS), indirect=True)
+def test_make_event_builds_events_from_short_options(dev: Dev, trigger: str) -> None:
+    args, expected = SHORT_OPTIONS[trigger]
+    result = dev.send_event(*args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    event_id = result.stdout.split("id ", 1)[1].split(")", 1)[0]
+    record = dev.server.wait_for_log(event_id=event_id)
+    for key, value in expected.items():
+        assert record[key] == value
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["events/none.json"], "no sample file at events/none.json"),
+        (["pubsub", "--bogus"], "unrecognized arguments: --bogus"),
+        (["pubsub", "--attribute", "novalue"], "--attribute takes NAME=VALUE"),
+        (["storage", "--bucket", "b"], "the following arguments are required: --object"),
+        (["--mode", "binary"], "give an event file or a kind of event first"),
+    ],
+)
+@pytest.mark.parametrize("trigger", ["pubsub"], indirect=True)
+def test_make_event_refuses_bad_input_clearly(dev: Dev, args: list[str], message: str) -> None:
+    result = dev.send_event(*args)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_serves_the_env_files_variables_and_local_secrets_and_a_second_function(dev: Dev) -> None:
+    main_py = dev.path / "main.py"
+    main_py.write_text(main_py.read_text() + SECOND_FUNCTION)
+    eventually(lambda: len(dev.index()["functions"]) == 2)
+    assert dev.index()["functions"][1] == {
+        "name": "probe",
+        "signature_type": "http",
+        "path": "/probe",
+    }
+    status, body = get(dev.server.url + "/probe")
+    assert status == 200, body
+    assert json.loads(body) == {
+        "environment": "dev",
+        "threads": "80",
+        "api_key": "local-key",
+        "password": "local-password",
+    }
+    # The first function still works, beside the second.
+    assert dev.index()["functions"][0]["name"] == "my_function"
+
+
+def test_reloads_a_change_and_recovers_from_a_broken_main_py(dev: Dev, trigger: str) -> None:
+    main_py = dev.path / "main.py"
+    good = main_py.read_text()
+    pid = dev.server._process.pid
+    marker = "def marker_function_added_by_the_test():\n    return 1\n"
+    main_py.write_text(good + "\n\n" + marker)
+    eventually(lambda: "reloaded after a change to main.py" in dev.server.log_text())
+
+    main_py.write_text(good + "\n\ndef broken(:\n")
+
+    def broken_response() -> str | None:
+        status, body = get(dev.server.url + "/my_function")
+        return body if status == 500 else None
+
+    body = eventually(broken_response)
+    assert "SyntaxError" in body
+    assert "main.py" in body
+    dev.server.wait_for(lambda line: "main.py is broken" in line)
+
+    main_py.write_text(good)
+    eventually(lambda: get(dev.server.url + "/")[0] == 200 and dev.index()["functions"])
+    assert dev.server._process.pid == pid, "the server must not restart"
+    if trigger == "http":
+        assert get(dev.server.url + "/my_function?name=Back") == (
+            200,
+            '{"message":"Hello, Back!"}\n',
+        )
