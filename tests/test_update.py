@@ -1,0 +1,352 @@
+"""`copier update` of generated repos, across versions of throw-away copies of this template.
+
+v1.0.0 is the template as it is, plus a question `team`; v2.0.0 changes files the
+template owns, and renames `team` to `owner_team` with a migration. Repos made from
+v1.0.0 are then updated as users update them, through the copier command line.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import IGNORED, ROOT, check, load_module, run
+
+COPIER = str(Path(sys.executable).with_name("copier"))
+MIGRATIONS = ROOT / "hooks" / "migrations.py"
+
+V1_QUESTION = """
+team:
+  type: str
+  help: Team that owns the function
+  default: platform
+"""
+V2_QUESTION = """
+owner_team:
+  type: str
+  help: Team that owns the function
+  default: platform
+"""
+V2_MIGRATION = """_migrations:
+  - version: v2.0.0
+    when: "{{ _stage == 'before' }}"
+    command: ["{{ _copier_python }}", "{{ _copier_conf.src_path }}/hooks/migrations.py",
+              "rename-answer", "team", "owner_team"]
+"""
+MAKEFILE_LINE = "lint: install ## Check code style and formatting"
+MAKEFILE_LINE_V2 = "lint: install ## Check code style and formatting (ruff)"
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} is not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def commit_and_tag(repo: Path, tag: str) -> None:
+    check(["git", "add", "--all"], repo)
+    check(["git", "commit", "--quiet", "--message", f"Release {tag}"], repo)
+    check(["git", "tag", tag], repo)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git copy of this template, tagged v1.0.0 and v2.0.0."""
+    repo = tmp_path_factory.mktemp("versions") / "gcf-template"
+    shutil.copytree(ROOT, repo, ignore=IGNORED)
+    check(["git", "init", "--quiet"], repo)
+
+    # v1.0.0: the template as it is, with a question that v2.0.0 renames.
+    edit(
+        repo / "copier.yml",
+        "# ---------------------------------------------------------------- computed\n",
+        V1_QUESTION
+        + "\n# ---------------------------------------------------------------- computed\n",
+    )
+    edit(
+        repo / "template" / "README.md.jinja",
+        "{{ description }}\n",
+        "{{ description }}\n\nOwned by the {{ team }} team.\n",
+    )
+    commit_and_tag(repo, "v1.0.0")
+
+    # v2.0.0: changes to files the template owns, and `team` renamed with a migration.
+    edit(repo / "copier.yml", V1_QUESTION, V2_QUESTION)
+    edit(repo / "copier.yml", "_migrations: []\n", V2_MIGRATION)
+    edit(repo / "template" / "README.md.jinja", "{{ team }}", "{{ owner_team }}")
+    edit(repo / "template" / "Makefile.jinja", MAKEFILE_LINE, MAKEFILE_LINE_V2)
+    edit(
+        repo / "template" / "logs.py",
+        "one JSON object per line on stdout.",
+        "one JSON object per line on stdout (v2).",
+    )
+    commit_and_tag(repo, "v2.0.0")
+    return repo
+
+
+def copy(template: Path, destination: Path, version: str, *data: str) -> Path:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    args = [arg for item in data for arg in ("--data", item)]
+    check(
+        [
+            COPIER,
+            "copy",
+            "--trust",
+            "--defaults",
+            "--quiet",
+            f"--vcs-ref={version}",
+            *args,
+            str(template),
+            str(destination),
+        ],
+        destination.parent,
+    )
+    return destination
+
+
+def update(project: Path, *args: str) -> str:
+    return check([COPIER, "update", "--trust", "--defaults", "--quiet", *args], project)
+
+
+def commit_all(project: Path, message: str) -> None:
+    check(["git", "add", "--all"], project)
+    check(["git", "commit", "--quiet", "--no-verify", "--message", message], project)
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(root).parts
+    }
+
+
+def answers(project: Path) -> dict[str, object]:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+def test_an_update_without_user_edits_gives_a_fresh_copy_of_the_new_version(
+    template: Path, tmp_path: Path
+) -> None:
+    old = copy(template, tmp_path / "old" / "fn", "v1.0.0", "team=payments", "trigger_type=pubsub")
+    update(old)
+    fresh = copy(
+        template, tmp_path / "fresh" / "fn", "v2.0.0", "owner_team=payments", "trigger_type=pubsub"
+    )
+    assert tree(old) == tree(fresh)
+
+
+def test_user_edits_and_files_survive_an_update_of_template_files(
+    template: Path, tmp_path: Path
+) -> None:
+    project = copy(template, tmp_path / "fn", "v1.0.0")
+    main_py = project / "main.py"
+    main_py.write_text(main_py.read_text() + "\n\ndef helper() -> int:\n    return 42\n")
+    unit = project / "tests" / "unit" / "test_main.py"
+    unit.write_text(
+        unit.read_text() + "\n\ndef test_helper() -> None:\n    assert main.helper() == 42\n"
+    )
+    integration = project / "tests" / "integration" / "test_server.py"
+    integration.write_text(integration.read_text() + "\n# my note\n")
+    edit(project / "env.dev.yaml", 'LOG_LEVEL: "DEBUG"', 'LOG_LEVEL: "WARNING"\nFEATURE_FLAG: "on"')
+    (project / "helpers.py").write_text("VALUE = 1\n")
+    edit(project / "events" / "http" / "greet_get.json", "Ada", "Lovelace")
+    mine = {
+        p: (project / p).read_text()
+        for p in (
+            "main.py",
+            "tests/unit/test_main.py",
+            "tests/integration/test_server.py",
+            "helpers.py",
+            "events/http/greet_get.json",
+        )
+    }
+    commit_all(project, "My changes")
+
+    update(project)
+
+    for path, text in mine.items():
+        assert (project / path).read_text() == text, f"{path} changed"
+    env = (project / "env.dev.yaml").read_text()
+    assert 'LOG_LEVEL: "WARNING"' in env
+    assert 'FEATURE_FLAG: "on"' in env
+    assert MAKEFILE_LINE_V2 in (project / "Makefile").read_text()
+    assert "(v2)" in (project / "logs.py").read_text()
+    assert answers(project)["_commit"] == "v2.0.0"
+    check(
+        [sys.executable, "-m", "pytest", "-q", "-m", "not integration", "-p", "no:cacheprovider"],
+        project,
+    )
+
+
+def test_conflicting_changes_get_markers_and_the_commit_hook_refuses_them(
+    template: Path, tmp_path: Path
+) -> None:
+    project = copy(template, tmp_path / "fn", "v1.0.0")
+    edit(project / "Makefile", MAKEFILE_LINE, "lint: install ## Run my linters")
+    commit_all(project, "My Makefile")
+
+    update(project)
+
+    makefile = (project / "Makefile").read_text()
+    assert "<<<<<<< before updating" in makefile
+    assert "lint: install ## Run my linters" in makefile, "the user's line must be kept"
+    assert MAKEFILE_LINE_V2 in makefile, "the template's line must be offered"
+    assert ">>>>>>> after updating" in makefile
+
+    # The generated pre-commit hook refuses to commit the markers.
+    env = {"PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"), "SKIP": "ruff-check,ruff-format"}
+    pre_commit = str(Path(sys.executable).with_name("pre-commit"))
+    check([pre_commit, "install"], project, **env)
+    check(["git", "add", "--all"], project)
+    result = run(["git", "commit", "--quiet", "--message", "Update"], project, **env)
+    assert result.returncode != 0
+    assert "Merge conflict string" in result.stdout + result.stderr
+    assert check(["git", "log", "--format=%s", "-1"], project).strip() == "My Makefile"
+
+
+def test_a_migration_carries_a_renamed_answer_over(template: Path, tmp_path: Path) -> None:
+    project = copy(template, tmp_path / "fn", "v1.0.0", "team=payments")
+    assert answers(project)["team"] == "payments"
+
+    update(project)
+
+    recorded = answers(project)
+    assert recorded["owner_team"] == "payments"
+    assert "team" not in recorded
+    assert "Owned by the payments team." in (project / "README.md").read_text()
+
+
+def test_update_data_reconfigures_without_touching_user_code(
+    template: Path, tmp_path: Path
+) -> None:
+    project = copy(template, tmp_path / "fn", "v2.0.0")
+    main_py = project / "main.py"
+    main_py.write_text(main_py.read_text() + "\n# my code\n")
+    commit_all(project, "My code")
+    mine = main_py.read_text()
+
+    update(project, "--data", "memory=1Gi", "--data", "cpu=2", "--data", "concurrency=100")
+    dry_run = check(["make", "deploy", "ENV=production", "DRY_RUN=1"], project)
+    assert "--memory=1Gi --cpu=2 --concurrency=100" in dry_run
+    assert 'THREADS: "100"' in (project / "env.dev.yaml").read_text()
+    commit_all(project, "1Gi")
+
+    update(
+        project,
+        "--data",
+        "environments=[dev, staging, production]",
+        "--data",
+        "ci_provider=gitlab_ci",
+    )
+    assert 'ENVIRONMENT: "staging"' in (project / "env.staging.yaml").read_text()
+    assert check(["make", "deploy", "ENV=staging", "DRY_RUN=1"], project).startswith(
+        "gcloud functions deploy my-function-staging "
+    )
+    assert (project / ".gitlab-ci.yml").exists()
+    assert not (project / ".github").exists()
+    assert main_py.read_text() == mine
+    assert answers(project)["environments"] == ["dev", "staging", "production"]
+
+
+def test_a_bad_answer_to_update_changes_nothing(template: Path, tmp_path: Path) -> None:
+    project = copy(template, tmp_path / "fn", "v2.0.0")
+    before = tree(project)
+    result = run([COPIER, "update", "--trust", "--defaults", "--data", "memory=3Gi"], project)
+    assert result.returncode != 0
+    assert "memory: must be one of" in result.stderr
+    assert tree(project) == before
+
+
+def test_a_downgrade_is_refused(template: Path, tmp_path: Path) -> None:
+    project = copy(template, tmp_path / "fn", "v2.0.0")
+    result = run([COPIER, "update", "--trust", "--defaults", "--vcs-ref=v1.0.0"], project)
+    assert result.returncode != 0
+    assert "downgrading" in result.stderr.lower()
+    assert answers(project)["_commit"] == "v2.0.0"
+
+
+def test_a_dirty_repo_is_refused(template: Path, tmp_path: Path) -> None:
+    project = copy(template, tmp_path / "fn", "v1.0.0")
+    (project / "main.py").write_text("# uncommitted\n")
+    result = run([COPIER, "update", "--trust", "--defaults"], project)
+    assert result.returncode != 0
+    assert "dirty" in result.stderr.lower()
+    assert (project / "main.py").read_text() == "# uncommitted\n"
+    assert answers(project)["_commit"] == "v1.0.0"
+
+
+def test_check_update_reports_the_newer_version(template: Path, tmp_path: Path) -> None:
+    project = copy(template, tmp_path / "fn", "v1.0.0")
+    report = json.loads(check([COPIER, "check-update", "--output-format", "json"], project))
+    assert report == {
+        "update_available": True,
+        "current_version": "1.0.0",
+        "latest_version": "2.0.0",
+    }
+    workflow = (project / ".github" / "workflows" / "template-update.yml").read_text()
+    assert "copier check-update --output-format json" in workflow
+    assert "cron:" in workflow
+
+
+def test_rendering_is_deterministic(template: Path, tmp_path: Path) -> None:
+    first = copy(template, tmp_path / "a" / "fn", "v2.0.0", "trigger_type=firestore")
+    second = copy(template, tmp_path / "b" / "fn", "v2.0.0", "trigger_type=firestore")
+    assert tree(first) == tree(second)
+
+
+# ---------------------------------------------------------------- hooks/migrations.py
+
+ANSWERS = "_commit: v1.0.0\n_src_path: gh:org/gcf-template\nenvironments:\n- dev\n- production\nteam: payments\nstorage_event: finalize\n"
+
+
+@pytest.fixture
+def migrations():
+    return load_module(MIGRATIONS, "gcf_template_migrations")
+
+
+def test_rename_answer_keeps_the_value_and_is_idempotent(migrations) -> None:
+    once = migrations.rename_answer(ANSWERS, "team", "owner_team")
+    assert yaml.safe_load(once)["owner_team"] == "payments"
+    assert "team" not in yaml.safe_load(once)
+    assert migrations.rename_answer(once, "team", "owner_team") == once
+    renamed_list = migrations.rename_answer(ANSWERS, "environments", "stages")
+    assert yaml.safe_load(renamed_list)["stages"] == ["dev", "production"]
+
+
+def test_rename_answer_refuses_to_overwrite_an_answer(migrations) -> None:
+    with pytest.raises(SystemExit, match="already have owner_team"):
+        migrations.rename_answer(ANSWERS + "owner_team: other\n", "team", "owner_team")
+
+
+def test_replace_value_changes_only_the_old_value(migrations) -> None:
+    changed = migrations.replace_value(ANSWERS, "storage_event", "finalize", "finalized")
+    assert yaml.safe_load(changed)["storage_event"] == "finalized"
+    assert migrations.replace_value(changed, "storage_event", "finalize", "finalized") == changed
+    assert migrations.replace_value(ANSWERS, "team", "finance", "x") == ANSWERS
+
+
+def test_the_command_line_edits_the_answers_file(tmp_path: Path) -> None:
+    answers_file = tmp_path / ".copier-answers.yml"
+    answers_file.write_text(ANSWERS)
+    result = run([sys.executable, str(MIGRATIONS), "rename-answer", "team", "owner_team"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "renamed answer team to owner_team" in result.stdout
+    assert yaml.safe_load(answers_file.read_text())["owner_team"] == "payments"
+    missing = run(
+        [sys.executable, str(MIGRATIONS), "--answers-file", "nope.yml", "rename-answer", "a", "b"],
+        tmp_path,
+    )
+    assert missing.returncode == 1
+    assert "no answers file" in missing.stderr
+
+
+def test_generated_pre_commit_config_guards_against_conflict_markers(render) -> None:
+    config = yaml.safe_load((render() / ".pre-commit-config.yaml").read_text())
+    hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
+    assert "--assume-in-merge" in hooks["check-merge-conflict"]["entry"]
