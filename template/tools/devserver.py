@@ -220,15 +220,19 @@ def main() -> None:
     functions = Functions(SOURCE)
     if not functions.load():
         say(f"main.py is broken, serving its error until it is fixed:\n{functions.error}")
-    watcher = Watcher(functions, environment)
     root = flask.Flask("devserver")
     root.wsgi_app = Router(functions, environment)  # type: ignore[method-assign]
     say(
         f"serving {functions.describe()} on http://{host}:{port} "
         f"(ENV={environment}, THREADS={os.environ.get('THREADS', 'default')})"
     )
+
     # functions-framework's own server: gunicorn with THREADS threads, as in Cloud Functions.
-    create_server(root, False, post_worker_init=lambda _worker: watcher.start()).run(host, port)
+    # The watcher thread starts in the worker process that gunicorn forks.
+    def watch(_worker: object) -> None:
+        Watcher(functions, environment).start()
+
+    create_server(root, False, post_worker_init=watch).run(host, port)
 
 
 if __name__ == "__main__":
