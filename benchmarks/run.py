@@ -3,6 +3,7 @@
     python3 tasks.py bench copy      copier copy time, this template vs a one-file template
     python3 tasks.py bench suite     wall time of the template's whole test suite
     python3 tasks.py bench serve     `make dev` throughput (wrk) and start-up, vs bare functions-framework
+    python3 tasks.py bench startup   only the start-up part of `serve`
     python3 tasks.py bench           all of them
 
 Timings on a shared machine are noisy: every comparison alternates its two
@@ -174,7 +175,10 @@ class Server:
 
     def __init__(self, repo: Path, bare: bool, threads: str | None = None) -> None:
         self.port = free_port()
-        env = {**os.environ, "PORT": str(self.port)}
+        # As on a developer's machine, Python keeps the bytecode of the repo's modules after
+        # the first start (some machines set PYTHONDONTWRITEBYTECODE for every process).
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PORT"] = str(self.port)
         if threads:
             env["THREADS"] = threads
         if bare:
@@ -280,14 +284,18 @@ def bench_serve(rounds: int = 5, seconds: int = 8) -> None:
         print(
             f"  concurrency 80 / concurrency 1:          {ours / medians['generated, concurrency 1 (THREADS=1)']:.1f} (target >= 20)"
         )
-        bench_startup(work, rounds=11)
+        bench_startup(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def bench_startup(work: Path, rounds: int) -> None:
+def bench_startup(work: Path | None = None, rounds: int = 21) -> None:
     """Process start to first successful response: each generated function vs bare hello world."""
+    if work is None:
+        work = Path(tempfile.mkdtemp(prefix="gcf-bench-startup-"))
     bare = work / "bare"
+    bare.mkdir(exist_ok=True)
+    (bare / "main.py").write_text(BARE_FUNCTION)
     sides: dict[str, Callable[[int], float]] = {}
 
     def start(repo: Path, is_bare: bool, request: Callable[[str], bool]) -> Callable[[int], float]:
@@ -336,7 +344,12 @@ def load_events(repo: Path) -> Any:
     return module
 
 
-BENCHMARKS = {"copy": bench_copy, "suite": bench_suite, "serve": bench_serve}
+BENCHMARKS = {
+    "copy": bench_copy,
+    "suite": bench_suite,
+    "serve": bench_serve,
+    "startup": bench_startup,
+}
 
 
 def main(names: list[str]) -> int:

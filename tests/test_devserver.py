@@ -239,3 +239,24 @@ def test_serves_an_edit_without_restarting_and_recovers_from_a_broken_main_py(de
     assert get(dev.server.url + "/my_function")[0] != 500, "the first function is back too"
     assert dev.server._process.pid == pid, "the server must not restart"
     main_py.write_text(original)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '# comment\nENVIRONMENT: "dev"\nTHREADS: "80"  # why\n',
+        "API_KEY: 'a b'\n/etc/secrets/db/password: \"p@ss\"\n",
+        'QUOTE: "say \\"hi\\""\n',
+        "COUNT: 1\nFLAG: true\nTEXT: plain words\n",
+        "NESTED:\n  key: 1\n",
+        "",
+    ],
+)
+def test_env_and_secret_files_read_as_yaml_reads_them(render, tmp_path: Path, text: str) -> None:
+    import yaml
+
+    devserver = load_module(render() / "tools" / "devserver.py", "devserver_under_test")
+    path = tmp_path / "values.yaml"
+    path.write_text(text)
+    expected = {str(k): str(v) for k, v in (yaml.safe_load(text) or {}).items()}
+    assert devserver.load_yaml_map(path) == expected

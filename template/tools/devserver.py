@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -25,7 +26,6 @@ from typing import Any
 
 import flask
 import functions_framework
-import yaml
 from functions_framework import _function_registry
 from functions_framework._http import create_server
 from werkzeug.wrappers import Response
@@ -45,11 +45,33 @@ def say(message: str) -> None:
     print(f"devserver: {message}", file=sys.stderr, flush=True)
 
 
+# One line of a flat YAML map with a quoted value, as env.<ENV>.yaml and .secrets.yaml are written.
+QUOTED_ENTRY = re.compile(
+    r"""^(?P<key>[A-Za-z_/][^\s:"'#]*):[ \t]+(?:"(?P<double>[^"\\]*)"|'(?P<single>[^']*)')[ \t]*(?:#.*)?$"""
+)
+
+
 def load_yaml_map(path: Path) -> dict[str, str]:
-    """Read a YAML map of strings; an absent file is an empty map."""
+    """Read a YAML map of strings; an absent file is an empty map.
+
+    Flat maps of quoted values are read directly, which keeps PyYAML out of the
+    server's start-up; any other YAML is read by PyYAML.
+    """
     if not path.exists():
         return {}
-    values = yaml.safe_load(path.read_text()) or {}
+    text = path.read_text()
+    entries = [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
+    matches = [QUOTED_ENTRY.match(line) for line in entries]
+    if all(matches):
+        return {m["key"]: m["double"] if m["double"] is not None else m["single"] for m in matches}
+    import yaml
+
+    try:
+        values = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path.name} is not valid YAML: {error}") from None
     if not isinstance(values, dict):
         raise ValueError(f"{path.name} must be a map of names to values")
     return {str(key): str(value) for key, value in values.items()}
@@ -202,7 +224,7 @@ class Watcher(threading.Thread):
             self.seen = current
             try:
                 load_environment(self.environment)
-            except (ValueError, yaml.YAMLError) as error:
+            except ValueError as error:
                 say(f"cannot read the environment: {error}")
             if self.functions.load():
                 say(f"reloaded after a change to {', '.join(changed)}: {self.functions.describe()}")
@@ -216,7 +238,10 @@ def main() -> None:
     environment = os.environ.get("ENV", "dev")
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8080"))
-    load_environment(environment)
+    try:
+        load_environment(environment)
+    except ValueError as error:
+        raise SystemExit(f"devserver: {error}") from None
     functions = Functions(SOURCE)
     if not functions.load():
         say(f"main.py is broken, serving its error until it is fixed:\n{functions.error}")
