@@ -1,10 +1,13 @@
-"""Serve every function of main.py at once, as Cloud Functions would serve each one.
+"""Serve every function of functions.yaml at once, as Cloud Functions would serve each one.
 
     python -m tools.devserver        (or `make dev`)
 
-Each function registered with a functions-framework decorator is served at
-/<function name> by functions-framework's own app for it, under the same gunicorn
-server and THREADS as in Cloud Functions. GET / lists the functions. The
+Each function is served at /<entry point> by functions-framework's own app for it,
+with its signature type, under the same gunicorn server as in Cloud Functions; each
+takes at most its own concurrency of requests at once, and the others wait, as they
+would for a free instance. A plain `def name(request)` that functions.yaml declares
+as HTTP is served too, and so is a function main.py registers that functions.yaml
+lacks (with a warning: `make check` reports it). GET / lists the functions. The
 variables of env.<ENV>.yaml (ENV=dev by default) are set as they are when
 deployed, and secrets come from the git-ignored .secrets.yaml under their
 production names. A change to a .py file, the env file or .secrets.yaml reloads
@@ -30,8 +33,11 @@ from functions_framework import _function_registry
 from functions_framework._http import create_server
 from werkzeug.wrappers import Response
 
+from tools import manifest
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "main.py"
+MANIFEST = ROOT / manifest.MANIFEST
 SECRETS_FILE = ROOT / ".secrets.yaml"
 MOUNTED_SECRETS = ROOT / ".secrets" / "mounted"
 WATCH_INTERVAL = 0.3
@@ -99,34 +105,87 @@ def load_environment(environment: str) -> dict[str, str]:
 
 
 class Functions:
-    """The functions of main.py, each with its functions-framework app, rebuilt on change."""
+    """The functions of functions.yaml and main.py, each with its app, rebuilt on change."""
 
     def __init__(self, source: Path) -> None:
         self.source = source
-        self.apps: dict[str, flask.Flask] = {}
+        self.apps: dict[str, WSGIApp] = {}
         self.signatures: dict[str, str] = {}
+        self.concurrency: dict[str, int] = {}
         self.error = ""
+        self.warnings: list[str] = []
         self.lock = threading.Lock()
 
     def load(self) -> bool:
-        """(Re)load main.py; on failure keep the error to show, and return False."""
+        """(Re)load functions.yaml and main.py; on failure keep the error to show, and return False."""
         with self.lock:
+            try:
+                functions = manifest.load(self.source.parent)
+            except manifest.ManifestError as error:
+                self.error = "\n".join(error.errors)
+                return False
+            declared = functions.by_entry_point()
+            environment = os.environ.get("ENVIRONMENT", "dev")
+            for function in declared.values():  # the topics each function publishes to
+                for variable, topic in function.publishes.items():
+                    os.environ[variable] = functions.topic(topic, environment)
             _forget_local_modules()
             _function_registry.REGISTRY_MAP.clear()
             try:
                 module, spec = _function_registry.load_function_module(str(self.source))
                 spec.loader.exec_module(module)
-                names = [n for n in _function_registry.REGISTRY_MAP if hasattr(module, n)]
-                signatures = {n: _function_registry.REGISTRY_MAP[n] for n in names}
-                apps = {n: functions_framework.create_app(n, str(self.source)) for n in names}
+                registered = {
+                    n: t for n, t in _function_registry.REGISTRY_MAP.items() if hasattr(module, n)
+                }
+                signatures = {
+                    n: f.signature_type for n, f in declared.items() if hasattr(module, n)
+                }
+                signatures |= {n: registered[n] for n in declared if n in registered}
+                signatures |= {n: t for n, t in registered.items() if n not in declared}
+                apps = {
+                    n: functions_framework.create_app(n, str(self.source), signature)
+                    for n, signature in signatures.items()
+                }
             except Exception:  # any error in main.py is shown, not fatal
                 self.error = _user_traceback()
                 return False
-            self.apps, self.signatures, self.error = apps, signatures, ""
+            default = int(os.environ.get("THREADS", "0") or 0) or 1
+            self.concurrency = {
+                n: int(declared[n]["concurrency"]) if n in declared else default for n in apps
+            }
+            self.apps = {n: Limited(app, self.concurrency[n]) for n, app in apps.items()}
+            self.signatures, self.error = signatures, ""
+            self.warnings = [
+                f"main.py registers {n!r}, which functions.yaml lacks: served, but not deployed"
+                for n in registered
+                if n not in declared
+            ] + [
+                f"functions.yaml declares entry point {n!r}, which main.py does not define"
+                for n in declared
+                if n not in signatures
+            ]
             return True
 
     def describe(self) -> str:
         return ", ".join(f"/{n} ({s})" for n, s in self.signatures.items()) or "none"
+
+    def threads(self) -> int:
+        """Request threads for the server: enough for every function's own concurrency."""
+        return max(1, min(1000, sum(self.concurrency.values())))
+
+
+class Limited:
+    """A function's app that serves at most `concurrency` requests at once, as one instance would."""
+
+    def __init__(self, app: flask.Flask, concurrency: int) -> None:
+        self.app = app
+        self.slots = threading.BoundedSemaphore(concurrency)
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        with self.slots:
+            return list(self.app(environ, start_response))
 
 
 def _forget_local_modules() -> None:
@@ -161,7 +220,10 @@ class Router:
         name, _, rest = environ.get("PATH_INFO", "/").lstrip("/").partition("/")
         functions = self.functions
         if functions.error:
-            body = f"main.py is broken; fix it and the server reloads:\n\n{functions.error}\n"
+            body = (
+                "main.py or functions.yaml is broken; fix it and the server reloads:"
+                f"\n\n{functions.error}\n"
+            )
             return Response(body, 500, mimetype="text/plain")(environ, start_response)
         app = functions.apps.get(name)
         if app is None:
@@ -178,7 +240,12 @@ class Router:
             "environment": self.environment,
             "threads": int(os.environ.get("THREADS", "0") or 0),
             "functions": [
-                {"name": n, "signature_type": s, "path": f"/{n}"}
+                {
+                    "name": n,
+                    "signature_type": s,
+                    "path": f"/{n}",
+                    "concurrency": self.functions.concurrency.get(n),
+                }
                 for n, s in self.functions.signatures.items()
             ],
         }
@@ -202,7 +269,7 @@ class Watcher(threading.Thread):
 
     def snapshot(self) -> dict[Path, int]:
         """Modification times of main.py and the repo's other modules, env file and secrets."""
-        paths = [ROOT / f"env.{self.environment}.yaml", SECRETS_FILE]
+        paths = [ROOT / f"env.{self.environment}.yaml", SECRETS_FILE, MANIFEST]
         for folder, dirs, files in os.walk(ROOT):
             dirs[:] = [d for d in dirs if d not in NOT_WATCHED and not d.startswith(".")]
             paths += [Path(folder, f) for f in files if f.endswith(".py")]
@@ -228,6 +295,8 @@ class Watcher(threading.Thread):
                 say(f"cannot read the environment: {error}")
             if self.functions.load():
                 say(f"reloaded after a change to {', '.join(changed)}: {self.functions.describe()}")
+                for warning in self.functions.warnings:
+                    say(warning)
             else:
                 say(
                     f"main.py is broken, serving its error until it is fixed:\n{self.functions.error}"
@@ -245,6 +314,10 @@ def main() -> None:
     functions = Functions(SOURCE)
     if not functions.load():
         say(f"main.py is broken, serving its error until it is fixed:\n{functions.error}")
+    for warning in functions.warnings:
+        say(warning)
+    # One process serves every function: enough threads for each one's concurrency.
+    os.environ["THREADS"] = str(functions.threads())
     root = flask.Flask("devserver")
     root.wsgi_app = Router(functions, environment)  # type: ignore[method-assign]
     say(
