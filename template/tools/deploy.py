@@ -19,15 +19,14 @@ import argparse
 import json
 import os
 import re
-import shlex
 import shutil
-import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from tools.commands import CommandError as DeployError
+from tools.commands import Step, execute, gcloud, run_output
 from tools.manifest import ROOT, Function, Manifest, ManifestError, load
 
 PROJECT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
@@ -36,26 +35,6 @@ PROJECT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
 BUILD = ".deploy"
 MIN_RETRY_DELAY = "10s"
 MAX_RETRY_DELAY = "600s"
-
-
-class DeployError(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class Step:
-    """One gcloud command; with `exists`, it runs only when that command fails (or `update` runs)."""
-
-    command: tuple[str, ...]
-    exists: tuple[str, ...] = ()
-    update: tuple[str, ...] = ()
-
-    def line(self) -> str:
-        return shlex.join(self.command)
-
-
-def gcloud(*args: str) -> tuple[str, ...]:
-    return ("gcloud", *args)
 
 
 class Plan:
@@ -334,35 +313,6 @@ def plan(environment: str, only: str | None, dry_run: bool) -> Plan:
     return result
 
 
-def run_output(command: tuple[str, ...]) -> str:
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise DeployError(f"{shlex.join(command)} failed:\n{result.stderr.strip()}")
-    return result.stdout.strip()
-
-
-def succeeds(command: tuple[str, ...]) -> bool:
-    return subprocess.run(command, cwd=ROOT, capture_output=True, check=False).returncode == 0
-
-
-def execute(steps: list[Step]) -> None:
-    """Run the steps in order; on a failure, say what was done and what was not."""
-    for index, step in enumerate(steps):
-        command = step.command
-        if step.exists and succeeds(step.exists):
-            if not step.update:
-                print(f"deploy: exists, left as it is: {step.line()}", file=sys.stderr)
-                continue
-            command = step.update
-        print(f"deploy: {shlex.join(command)}", file=sys.stderr, flush=True)
-        if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:
-            left = [s.line() for s in steps[index + 1 :]]
-            raise DeployError(
-                f"failed: {shlex.join(command)}\n{index} step(s) done before it; not run:\n"
-                + "\n".join(left or ["(nothing)"])
-            )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deploy", description=__doc__.split("\n\n")[0])
     parser.add_argument("environment", nargs="?", default="")
@@ -382,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.dry_run:
             print("\n".join(step.line() for step in steps))
             return 0
-        execute(steps)
+        execute(steps, "deploy")
     except ManifestError as error:
         print("\n".join(error.errors), file=sys.stderr)
         print("deploy: nothing was deployed", file=sys.stderr)
