@@ -480,7 +480,11 @@ def main() -> int:
     except ManifestError as error:
         print("\n".join(error.errors), file=sys.stderr)
         return 1
-    errors = main_py_errors(manifest)
+    try:
+        errors = main_py_errors(manifest)
+    except Exception as error:  # main.py's own error, shown as such
+        print(f"main.py cannot be imported: {error!r}", file=sys.stderr)
+        return 1
     if errors:
         print("\n".join(errors), file=sys.stderr)
         return 1
