@@ -56,12 +56,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def run(
-    args: list[str], cwd: Path, timeout: float = 300, **env: str
+    args: list[str], cwd: Path, timeout: float = 300, input_text: str | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """Run a command; return the finished process with its output as text."""
     return subprocess.run(
         args,
         cwd=cwd,
+        input=input_text,
         env={**os.environ, **env},
         capture_output=True,
         text=True,
