@@ -371,7 +371,11 @@ def shell_scripts(path: Path) -> dict[str, str]:
                     )
     for cloudbuild in ci_files(path)["vendor.cloudbuild"]:
         for step in yaml.safe_load(cloudbuild.read_text())["steps"]:
-            if step.get("entrypoint") == "bash":
+            if step.get("entrypoint") == "bash" and step["args"][0] == "-c":
+                scripts[f"{cloudbuild.name}:{step['id']}"] = (
+                    "#!/usr/bin/env bash\nset -e\n" + step["args"][1]
+                )
+            elif step.get("entrypoint") == "bash":
                 assert (path / step["args"][0]).exists(), step["args"]
     return scripts
 
