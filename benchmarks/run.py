@@ -4,6 +4,7 @@
     python3 tasks.py bench suite     wall time of the template's whole test suite
     python3 tasks.py bench serve     `make dev` throughput (wrk) and start-up, vs bare functions-framework
     python3 tasks.py bench startup   only the start-up part of `serve`
+    python3 tasks.py bench install   `make install` from nothing with a warm cache, uv vs pip
     python3 tasks.py bench           all of them
 
 Timings on a shared machine are noisy: every comparison alternates its two
@@ -153,6 +154,7 @@ def render(work: Path, name: str, **answers: str) -> Path:
         "--defaults",
         "--quiet",
         "--skip-tasks",
+        "--vcs-ref=HEAD",
         *data,
         str(ROOT),
         str(destination),
@@ -335,6 +337,40 @@ def bench_startup(work: Path | None = None, rounds: int = 21) -> None:
         )
 
 
+# ---------------------------------------------------------------- make install
+
+
+def bench_install(rounds: int = 5) -> None:
+    """`make install` from nothing (no .venv) with a warm package cache: uv vs pip."""
+    uv = shutil.which("uv") or str(BIN / "uv")
+    work = Path(tempfile.mkdtemp(prefix="gcf-bench-install-"))
+    try:
+        # Firestore has the most dependencies (protobuf events and the Firestore client).
+        repo = render(work, "install", trigger_type="firestore")
+
+        def install(installer: str) -> Callable[[int], float]:
+            def measure(_: int) -> float:
+                shutil.rmtree(repo / ".venv", ignore_errors=True)
+                return time_command(["make", "-C", str(repo), "install", f"UV={installer}"])
+
+            return measure
+
+        sides = {"uv": install(uv), "pip": install("")}
+        for side in sides.values():
+            side(-1)  # fill the caches once
+        times = alternate(sides, rounds)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    version = subprocess.run([uv, "--version"], check=True, capture_output=True, text=True)
+    print(
+        f"make install from nothing, warm cache, firestore repo, {rounds} runs each, alternating (median, min-max):"
+    )
+    for name, values in times.items():
+        print(f"  {name:4} {medians[name]:6.2f} s  ({min(values):.2f}-{max(values):.2f})")
+    print(f"  ratio pip / uv: {medians['pip'] / medians['uv']:.1f} ({version.stdout.strip()})")
+
+
 def load_events(repo: Path) -> Any:
     spec = importlib.util.spec_from_file_location(
         f"bench_events_{repo.name}", repo / "tools" / "events.py"
@@ -349,6 +385,7 @@ BENCHMARKS = {
     "suite": bench_suite,
     "serve": bench_serve,
     "startup": bench_startup,
+    "install": bench_install,
 }
 
 

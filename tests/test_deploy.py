@@ -22,7 +22,7 @@ import pytest
 import yaml
 from gcloud_rules import check_deploy_command, one, parse
 
-from conftest import check, run
+from conftest import actionlint_findings, check, run
 
 SECRETS = [
     "API_KEY=api-key:latest",
@@ -310,8 +310,9 @@ def test_workflows_have_no_zizmor_findings_and_pinned_actions(variant) -> None:
     workflows = ci_files(path)["vendor.github-workflows"]
     if not workflows:
         pytest.skip("no GitHub workflows for this provider")
+    audited = [*workflows, *ci_files(path)["vendor.dependabot"]]
     output = check(
-        [str(BIN / "zizmor"), "--offline", "--persona=pedantic", *map(str, workflows)], path
+        [str(BIN / "zizmor"), "--offline", "--persona=pedantic", *map(str, audited)], path
     )
     assert "No findings" in output
     for workflow in workflows:
@@ -324,6 +325,30 @@ def test_workflows_have_no_zizmor_findings_and_pinned_actions(variant) -> None:
             assert re.fullmatch(r"\s+# v\d+\.\d+\.\d+", comment), (
                 f"{action} has no release tag comment"
             )
+
+
+def test_workflows_pass_actionlint(variant, tmp_path: Path) -> None:
+    _, _, path = variant
+    workflows = ci_files(path)["vendor.github-workflows"]
+    if not workflows:
+        pytest.skip("no GitHub workflows for this provider")
+    assert actionlint_findings(workflows, path) == []
+    # The same check finds a mistake in an expression.
+    broken = tmp_path / workflows[0].name
+    text = workflows[0].read_text()
+    assert "github.ref" in text
+    broken.write_text(text.replace("github.ref", "github.no_such_ref"))
+    assert actionlint_findings([broken], path)
+
+
+def test_dependency_updates_wait_seven_days_after_a_release(variant) -> None:
+    _, _, path = variant
+    for dependabot in ci_files(path)["vendor.dependabot"]:
+        updates = yaml.safe_load(dependabot.read_text())["updates"]
+        assert [u["cooldown"]["default-days"] >= 7 for u in updates] == [True] * len(updates)
+    for renovate in ci_files(path)["vendor.renovate"]:
+        age = json.loads(renovate.read_text())["minimumReleaseAge"]
+        assert re.fullmatch(r"\d+ days", age) and int(age.split()[0]) >= 7, age
 
 
 def shell_scripts(path: Path) -> dict[str, str]:
@@ -346,7 +371,11 @@ def shell_scripts(path: Path) -> dict[str, str]:
                     )
     for cloudbuild in ci_files(path)["vendor.cloudbuild"]:
         for step in yaml.safe_load(cloudbuild.read_text())["steps"]:
-            if step.get("entrypoint") == "bash":
+            if step.get("entrypoint") == "bash" and step["args"][0] == "-c":
+                scripts[f"{cloudbuild.name}:{step['id']}"] = (
+                    "#!/usr/bin/env bash\nset -e\n" + step["args"][1]
+                )
+            elif step.get("entrypoint") == "bash":
                 assert (path / step["args"][0]).exists(), step["args"]
     return scripts
 

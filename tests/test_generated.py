@@ -144,6 +144,45 @@ def test_make_lint_and_test_pass(variant) -> None:
     check(["make", "lint", "test", f"VENV={venv}", "-o", f"{venv}/.installed"], path)
 
 
+RUNTIMES = ("python311", "python312", "python313", "python314")
+CACHES = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}
+
+
+def test_lint_passes_for_every_runtime(variant) -> None:
+    """The repo is clean under its own ruff configuration for each runtime's target.
+
+    ruff formats some syntax per target (from 3.14, `except (A, B):` loses its
+    parentheses), so code that one target formats another may refuse.
+    """
+    _, answers, path = variant
+    config = (path / "pyproject.toml").read_text()
+    assert f'target-version = "py{answers.get("runtime", "python313")[6:]}"' in config
+    ruff = str(Path(sys.executable).with_name("ruff"))
+    for runtime in RUNTIMES:
+        target = f"--target-version=py{runtime[6:]}"
+        check([ruff, "check", "--quiet", target, "."], path)
+        check([ruff, "format", "--check", "--quiet", target, "."], path)
+
+
+def empty_folders(path: Path) -> list[str]:
+    return [
+        d.relative_to(path).as_posix()
+        for d in path.rglob("*")
+        if d.is_dir() and not CACHES & set(d.relative_to(path).parts) and not any(d.iterdir())
+    ]
+
+
+def test_no_empty_folders(variant) -> None:
+    """Only what belongs to the answers is written: no folder is left empty."""
+    _, _, path = variant
+    assert empty_folders(path) == []
+
+
+@pytest.mark.parametrize("provider", ["gitlab_ci", "cloud_build", "none"])
+def test_no_empty_folders_for_other_ci_providers(provider: str, render) -> None:
+    assert empty_folders(render(ci_provider=provider)) == []
+
+
 def test_generated_files(variant) -> None:
     name, answers, path = variant
     trigger = answers.get("trigger_type", "http")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, TESTDATA, check
+from conftest import ROOT, TESTDATA, actionlint_findings, check
 
 SHARED_TESTDATA = ROOT.parent / "shared" / "cloudevents-testdata"
 
@@ -80,3 +80,22 @@ def test_template_code_is_ruff_clean() -> None:
     ruff = str(Path(sys.executable).with_name("ruff"))
     check([ruff, "check", "."], ROOT)
     check([ruff, "format", "--check", "."], ROOT)
+
+
+def test_own_workflows_pass_zizmor_and_actionlint() -> None:
+    workflows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    zizmor = str(Path(sys.executable).with_name("zizmor"))
+    assert "No findings" in check(
+        [zizmor, "--offline", "--persona=pedantic", *map(str, workflows)], ROOT
+    )
+    assert actionlint_findings(workflows, ROOT) == []
+
+
+def test_ci_runs_the_newest_checkers_and_a_weekly_check() -> None:
+    assert "python3 tasks.py tools" in (ROOT / ".ci" / "run").read_text()
+    assert "python3 tasks.py tools" in (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+    weekly = yaml.safe_load((ROOT / ".github" / "workflows" / "checkers.yml").read_text())
+    assert weekly[True]["schedule"][0]["cron"].endswith("* * 1")  # YAML reads `on:` as True
+    steps = [s.get("run", "") for s in weekly["jobs"]["checkers"]["steps"]]
+    assert steps[-2:] == ["python3 tasks.py tools", steps[-1]]
+    assert all(k in steps[-1] for k in ("zizmor", "jsonschema", "actionlint"))

