@@ -26,6 +26,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TESTDATA = ROOT / "tests" / "testdata" / "google-cloudevents"
 TRIGGERS = ("http", "pubsub", "storage", "firestore", "audit_log", "scheduler")
+# `make` in a generated repo, with this repository's environment as the repo's .venv.
+MAKE = ["make", f"VENV={sys.prefix}", "-o", f"{sys.prefix}/.installed"]
 IGNORED = shutil.ignore_patterns(
     ".git", ".venv", ".tools", "__pycache__", ".pytest_cache", ".ruff_cache"
 )

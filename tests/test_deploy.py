@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 import yaml
+from gcloud_parser import parse_errors
 from gcloud_rules import check_deploy_command, one, parse
 
-from conftest import actionlint_findings, check, run
+from conftest import MAKE, actionlint_findings, check, run
 
 SECRETS = [
     "API_KEY=api-key:latest",
@@ -79,6 +80,7 @@ DEPLOY_VARIANTS: dict[str, dict[str, Any]] = {
         "environments": ["production"],
         "service_account": "123456789012-compute@developer.gserviceaccount.com",
     },
+    "pipeline": {"preset": "pipeline", "environments": ["dev", "production"]},
     "scheduler-small": {
         "trigger_type": "scheduler",
         "workload": "cpu_bound",
@@ -101,28 +103,51 @@ def variant(request: pytest.FixtureRequest, render) -> tuple[str, dict[str, Any]
     return request.param, answers, render(**answers)
 
 
-def dry_run(path: Path, environment: str) -> list[str]:
-    return check(["make", "deploy", f"ENV={environment}", "DRY_RUN=1"], path).splitlines()
+def dry_run(path: Path, environment: str, *options: str) -> list[str]:
+    return check([*MAKE, "deploy", f"ENV={environment}", "DRY_RUN=1", *options], path).splitlines()
+
+
+def deploy_lines(lines: list[str]) -> dict[str, str]:
+    """The `gcloud functions deploy` lines, by deployed function name."""
+    return {
+        shlex.split(line)[3]: line for line in lines if line.startswith("gcloud functions deploy ")
+    }
 
 
 def environments_of(answers: dict[str, Any]) -> list[str]:
     return answers.get("environments", ["dev", "production"])
 
 
-def test_dry_run_prints_a_command_the_platform_accepts(variant) -> None:
-    _, answers, path = variant
+def test_dry_run_prints_commands_the_platform_accepts(variant) -> None:
+    name, answers, path = variant
+    functions = yaml.safe_load((path / "functions.yaml").read_text())["functions"]
+    for environment in environments_of(answers):
+        lines = dry_run(path, environment)
+        production = environment == "production"
+        deploys = deploy_lines(lines)
+        assert set(deploys) == {f if production else f"{f}-{environment}" for f in functions}
+        for function, line in deploys.items():
+            flags = check_deploy_command(line, path)
+            assert one(flags, "--min-instances") == str(
+                answers.get("min_instances", 0) if production else 0
+            )
+            settings_name = function if production else function.removesuffix(f"-{environment}")
+            assert one(flags, "--env-vars-file") == f".deploy/{environment}/{settings_name}.yaml"
+    # The real gcloud parses every command (of one environment: the others differ in names only).
+    assert parse_errors(lines, path) == []
+
+
+def test_dry_run_carries_every_answer(variant) -> None:
+    name, answers, path = variant
+    if answers.get("preset") == "pipeline":
+        pytest.skip("the pipeline's functions have settings of their own (test_pipeline_deploy)")
     trigger = answers.get("trigger_type", "http")
     for environment in environments_of(answers):
         lines = dry_run(path, environment)
-        assert len(lines) == (2 if trigger == "scheduler" else 1), lines
-        flags = check_deploy_command(lines[0], path)
-        name = shlex.split(lines[0])[3]
+        [(deployed, line)] = deploy_lines(lines).items()
+        flags = check_deploy_command(line, path)
         production = environment == "production"
-        assert name == ("my-function" if production else f"my-function-{environment}")
-        assert one(flags, "--min-instances") == str(
-            answers.get("min_instances", 0) if production else 0
-        )
-        assert one(flags, "--env-vars-file") == f"env.{environment}.yaml"
+        assert deployed == ("my-function" if production else f"my-function-{environment}")
         assert ("--retry" in flags) == answers.get("retry_on_failure", False)
         assert (
             flags.get("--set-secrets", [None]) == [",".join(answers["secrets"])]
@@ -140,57 +165,114 @@ def test_dry_run_prints_a_command_the_platform_accepts(variant) -> None:
             if question in answers:
                 assert one(flags, flag) == str(answers[question])
         if trigger == "scheduler":
-            job = shlex.split(lines[1])
-            assert job[:5] == ["gcloud", "scheduler", "jobs", "create", "pubsub"]
             topic = "my-function-ticks" if production else f"my-function-ticks-{environment}"
+            assert lines[0] == f"gcloud pubsub topics create {topic} --project=my-project-id"
+            job = shlex.split(lines[-1])
+            assert job[:5] == ["gcloud", "scheduler", "jobs", "create", "pubsub"]
             assert f"--topic={topic}" in job
             assert one(flags, "--trigger-topic") == topic
             assert f"--schedule={answers['schedule']}" in job
+        else:
+            assert len(lines) == 1, lines
+
+
+def test_pipeline_deploy(render) -> None:
+    """Every hop of the pipeline: topics, dead letters, push subscriptions and their IAM."""
+    path = render(preset="pipeline")
+    lines = dry_run(path, "dev")
+    words = [shlex.split(line) for line in lines]
+    created = [w[4] for w in words if w[1:4] == ["pubsub", "topics", "create"]]
+    assert sorted(created) == sorted(
+        [
+            "validated-records-dev",
+            "enrichment-complete-dev",
+            "validated-records-dead-letter-dev",
+            "enrichment-complete-dead-letter-dev",
+        ]
+    )
+    deploys = deploy_lines(lines)
+    assert set(deploys) == {
+        "validate-and-parse-dev",
+        "enrich-records-dev",
+        "notify-stakeholders-dev",
+    }
+    assert "--retry" in deploys["validate-and-parse-dev"].split()
+    for function, topic in (
+        ("enrich-records-dev", "validated-records-dev"),
+        ("notify-stakeholders-dev", "enrichment-complete-dev"),
+    ):
+        assert "--trigger-http" in deploys[function].split()
+        assert "--no-allow-unauthenticated" in deploys[function].split()
+        [subscription] = [
+            w for w in words if w[1:4] == ["pubsub", "subscriptions", "create"] and w[4] == function
+        ]
+        options = dict(word.split("=", 1) for word in subscription[5:])
+        assert options["--topic"] == topic
+        assert options["--dead-letter-topic"] == topic.replace("-dev", "-dead-letter-dev")
+        assert options["--max-delivery-attempts"] == "5"
+        assert options["--push-endpoint"].endswith(
+            f"/{function}/projects/my-project-id/topics/{topic}"
+        )
+        # Deployed before its subscription pushes to it.
+        assert lines.index(deploys[function]) < lines.index(shlex.join(subscription))
+        dead_letter = options["--dead-letter-topic"]
+        assert [
+            w[1:5] for w in words if w[1:5] == ["pubsub", "subscriptions", "create", dead_letter]
+        ]
+        roles = {
+            (w[2], w[4], w[-1])
+            for w in words
+            if w[3:4] == ["add-iam-policy-binding"] and "gcp-sa-pubsub" in " ".join(w)
+        }
+        assert ("topics", dead_letter, "--role=roles/pubsub.publisher") in roles
+        assert ("subscriptions", function, "--role=roles/pubsub.subscriber") in roles
+    env = yaml.safe_load((path / ".deploy" / "dev" / "validate-and-parse.yaml").read_text())
+    assert env["RECORDS_TOPIC"] == "validated-records-dev"
+    assert "SENDGRID_API_KEY=sendgrid-api-key:latest" in deploys["notify-stakeholders-dev"]
 
 
 def test_cpu_and_memory_defaults_follow_the_workload(render) -> None:
-    expected = {
-        "io_bound": ("512Mi", "1", "80"),
-        "mixed": ("1Gi", "1", "20"),
-        "cpu_bound": ("2Gi", "1", "1"),
-    }
-    for workload, (memory, cpu, concurrency) in expected.items():
-        _, flags = parse(dry_run(render(workload=workload), "production")[0])
-        assert (one(flags, "--memory"), one(flags, "--cpu"), one(flags, "--concurrency")) == (
-            memory,
-            cpu,
-            concurrency,
-        )
+    def resources(**answers: Any) -> tuple[str, str, str]:
+        [line] = deploy_lines(dry_run(render(**answers), "production")).values()
+        _, flags = parse(line)
+        return one(flags, "--memory"), one(flags, "--cpu"), one(flags, "--concurrency")
+
+    assert resources(workload="io_bound") == ("512Mi", "1", "80")
+    assert resources(workload="mixed") == ("1Gi", "1", "20")
+    assert resources(workload="cpu_bound") == ("2Gi", "1", "1")
     # Memory alone sets the CPU it gets by default, raised to 1 vCPU for a concurrent workload.
-    _, flags = parse(dry_run(render(memory="256Mi"), "production")[0])
-    assert one(flags, "--cpu") == "1"
-    _, flags = parse(dry_run(render(memory="256Mi", workload="cpu_bound"), "production")[0])
-    assert one(flags, "--cpu") == "0.167"
+    assert resources(memory="256Mi")[1] == "1"
+    assert resources(memory="256Mi", workload="cpu_bound")[1] == "0.167"
 
 
 def fake_gcloud(directory: Path, log: Path) -> None:
-    """A `gcloud` that records its arguments; `scheduler jobs describe` fails (no job yet)."""
+    """A `gcloud` that records its arguments; `describe` fails (nothing exists yet)."""
     script = directory / "gcloud"
     script.write_text(
         "#!/usr/bin/env python3\n"
         "import json, sys\n"
         f"with open({str(log)!r}, 'a') as f: f.write(json.dumps(sys.argv[1:]) + '\\n')\n"
-        "sys.exit(1 if sys.argv[1:4] == ['scheduler', 'jobs', 'describe'] else 0)\n"
+        "if sys.argv[1:3] == ['projects', 'describe']: print('123456789012')\n"
+        "sys.exit(1 if 'describe' in sys.argv[2:4] and sys.argv[1] != 'projects' else 0)\n"
     )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
 
 
-def test_the_script_runs_exactly_the_printed_command(variant, tmp_path: Path) -> None:
+def test_the_script_runs_exactly_the_printed_commands(variant, tmp_path: Path) -> None:
     _, answers, path = variant
     environment = environments_of(answers)[-1]
     fake_gcloud(tmp_path, tmp_path / "calls.jsonl")
     printed = [shlex.split(line)[1:] for line in dry_run(path, environment)]
     result = run(
-        ["scripts/deploy.sh", environment], path, PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}"
+        [*MAKE, "deploy", f"ENV={environment}"],
+        path,
+        PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
     )
     assert result.returncode == 0, result.stderr
     calls = [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
-    assert [c for c in calls if c[:3] != ["scheduler", "jobs", "describe"]] == printed
+    ran = [c for c in calls if "describe" not in c[:3]]
+    expected = [[w.replace("PROJECT_NUMBER", "123456789012") for w in c] for c in printed]
+    assert ran == expected
 
 
 @pytest.fixture(scope="module")
@@ -209,14 +291,16 @@ def path_without_gcloud(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def test_dry_run_works_without_gcloud(render, path_without_gcloud: str) -> None:
     result = run(
-        ["make", "deploy", "ENV=production", "DRY_RUN=1"], render(), PATH=path_without_gcloud
+        [*MAKE, "deploy", "ENV=production", "DRY_RUN=1"], render(), PATH=path_without_gcloud
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("gcloud functions deploy my-function ")
 
 
 def test_a_real_deploy_without_gcloud_says_so(render, path_without_gcloud: str) -> None:
-    result = run(["scripts/deploy.sh", "dev"], render(), PATH=path_without_gcloud)
+    result = run(
+        ["scripts/deploy.sh", "dev"], render(), PATH=path_without_gcloud, VENV_PYTHON=sys.executable
+    )
     assert result.returncode != 0
     assert "gcloud is not installed" in result.stderr
 
@@ -224,18 +308,18 @@ def test_a_real_deploy_without_gcloud_says_so(render, path_without_gcloud: str) 
 @pytest.mark.parametrize("environment", ["qa", "Production", ""])
 def test_an_unknown_environment_is_refused_with_the_known_ones(render, environment: str) -> None:
     result = run(
-        ["make", "deploy", f"ENV={environment}", "DRY_RUN=1"],
+        [*MAKE, "deploy", f"ENV={environment}", "DRY_RUN=1"],
         render(environments=["dev", "staging", "production"]),
     )
     assert result.returncode != 0
-    assert "dev staging production" in result.stderr
+    assert "dev, staging, production" in result.stderr
     assert result.stdout == ""
 
 
 @pytest.mark.parametrize(
     ("line", "replacement", "message"),
     [
-        ('THREADS: "80"', 'THREADS: "8"', 'must set THREADS: "80"'),
+        ('LOG_LEVEL: "DEBUG"', "LOG_LEVEL: 10", "values must be strings, quote them: LOG_LEVEL"),
         (
             'GOOGLE_CLOUD_PROJECT: "my-project-id"',
             'GOOGLE_CLOUD_PROJECT: ""',
@@ -250,7 +334,7 @@ def test_an_env_file_out_of_step_is_refused(
     shutil.copytree(render(), path)
     env_file = path / "env.dev.yaml"
     env_file.write_text(env_file.read_text().replace(line, replacement))
-    result = run(["scripts/deploy.sh", "dev"], path, DRY_RUN="1")
+    result = run(["scripts/deploy.sh", "dev"], path, DRY_RUN="1", VENV_PYTHON=sys.executable)
     assert result.returncode != 0
     assert message in result.stderr
 
@@ -267,6 +351,7 @@ def test_each_environment_deploys_to_the_project_of_its_env_file(render, tmp_pat
     )
     assert "--project=acme-dev" in dry_run(path, "dev")[0].split()
     assert "--project=my-project-id" in dry_run(path, "production")[0].split()
+    assert "\nTHREADS:" not in (path / "env.dev.yaml").read_text(), "THREADS is per function"
 
 
 # ---------------------------------------------------------------- CI files
@@ -411,7 +496,7 @@ def test_ci_deploys_with_the_same_command(variant) -> None:
     elif provider == "gitlab_ci":
         found = re.findall(r"- bash scripts/deploy.sh (\S+)", text)
     elif provider == "cloud_build":
-        assert 'args: ["scripts/deploy.sh", "${_ENV}"]' in text
+        assert 'bash scripts/deploy.sh "${_ENV}"' in text
         found = re.findall(r"--substitutions=_ENV=(\S+)", (path / "README.md").read_text())
     else:
         found = []

@@ -29,11 +29,7 @@ import yaml
 from jinja2.sandbox import SandboxedEnvironment
 from test_deploy import fake_gcloud
 
-from conftest import ROOT, check, run
-
-VENV = sys.prefix
-# `make` in a generated repo, with this repository's environment as its .venv.
-MAKE = ["make", f"VENV={VENV}", "-o", f"{VENV}/.installed"]
+from conftest import MAKE, ROOT, check, run
 
 # The answers every case starts from, as Copier's defaults give them.
 BASE: dict[str, Any] = {
@@ -46,6 +42,11 @@ BASE: dict[str, Any] = {
     "environments": ["dev", "production"],
     "trigger_type": "pubsub",
     "pubsub_topic": "my-topic",
+    "storage_bucket": "my-uploads",
+    "firestore_document": "users/{userId}",
+    "audit_service_name": "storage.googleapis.com",
+    "audit_method_name": "storage.objects.create",
+    "schedule": "0 * * * *",
     "workload": "io_bound",
     "memory": "512Mi",
     "cpu": "1",
@@ -106,8 +107,8 @@ CASES: list[tuple[str, Any, dict[str, Any], bool]] = [
     ("pubsub_topic", "projects/p/topics/t", {}, False),
     ("pubsub_topic", "t" * 255, {}, True),
     ("pubsub_topic", "t" * 256, {}, False),
-    ("pubsub_topic", "t" * 252, {"trigger_type": "scheduler", "schedule": "0 * * * *"}, True),
-    ("pubsub_topic", "t" * 253, {"trigger_type": "scheduler", "schedule": "0 * * * *"}, False),
+    ("pubsub_topic", "t" * 251, {"trigger_type": "scheduler"}, True),
+    ("pubsub_topic", "t" * 252, {"trigger_type": "scheduler"}, False),
     ("storage_bucket", "acme-uploads", {"trigger_type": "storage"}, True),
     ("storage_bucket", "goog-uploads", {"trigger_type": "storage"}, False),
     ("storage_bucket", "my-google-files", {"trigger_type": "storage"}, False),
@@ -155,14 +156,26 @@ CASES: list[tuple[str, Any, dict[str, Any], bool]] = [
     ("trigger_service_account", "events@my-project-id.iam.gserviceaccount.com", {}, True),
     ("trigger_service_account", "events", {}, False),
     ("vpc_connector", "my-connector", {"vpc": "connector"}, True),
-    ("vpc_connector", "projects/my-project-id/locations/us-central1/connectors/c1", {"vpc": "connector"}, True),
+    (
+        "vpc_connector",
+        "projects/my-project-id/locations/us-central1/connectors/c1",
+        {"vpc": "connector"},
+        True,
+    ),
     ("vpc_connector", "My_Connector", {"vpc": "connector"}, False),
     ("vpc_network", "shared-vpc", {"vpc": "direct", "vpc_subnet": "default"}, True),
     ("vpc_network", "Shared VPC", {"vpc": "direct", "vpc_subnet": "default"}, False),
-    ("vpc_subnet", "projects/my-project-id/regions/us-central1/subnetworks/fns", {"vpc": "direct", "vpc_network": "default"}, True),
+    (
+        "vpc_subnet",
+        "projects/my-project-id/regions/us-central1/subnetworks/fns",
+        {"vpc": "direct", "vpc_network": "default"},
+        True,
+    ),
     ("vpc_subnet", "-bad", {"vpc": "direct", "vpc_network": "default"}, False),
 ]
-CASE_IDS = [f"{key}={json.dumps(value)[:40]}{'-ok' if ok else '-bad'}" for key, value, _, ok in CASES]
+CASE_IDS = [
+    f"{key}={json.dumps(value)[:40]}{'-ok' if ok else '-bad'}" for key, value, _, ok in CASES
+]
 
 # The questions whose validators take the other answers they need.
 DERIVED = {
@@ -201,7 +214,9 @@ def manifest_errors(render) -> list[list[str]]:
     for key, value, others, _ in CASES:
         answers = {**BASE, **others, key: value}
         name = answers["function_name"]
-        entry = {k: answers[k] for k in (key, *others) if k not in ("function_name", "environments")}
+        entry = {
+            k: answers[k] for k in (key, *others) if k not in ("function_name", "environments")
+        }
         entry.setdefault("trigger_type", answers["trigger_type"])
         entries.append({"answers": answers, "name": name, "entry": entry})
     script = textwrap.dedent(
@@ -223,14 +238,17 @@ def manifest_errors(render) -> list[list[str]]:
 
 @pytest.mark.parametrize("case", range(len(CASES)), ids=CASE_IDS)
 def test_questions_and_manifest_accept_and_refuse_the_same_values(
-    case: int, questions: dict[str, Any], jinja: SandboxedEnvironment, manifest_errors: list[list[str]]
+    case: int,
+    questions: dict[str, Any],
+    jinja: SandboxedEnvironment,
+    manifest_errors: list[list[str]],
 ) -> None:
     key, value, others, valid = CASES[case]
     answers = {**BASE, **others, key: value}
     asked = question_error(questions, jinja, answers, key)
     # Rules between questions are checked by the later question, as Copier asks them in order.
-    for later in ("cpu", "concurrency", "max_instances"):
-        if not asked and later in others | {key: value} and later != key:
+    for later in ("environments", "cpu", "concurrency", "max_instances"):
+        if not asked and (later in others or later == "environments") and later != key:
             asked = question_error(questions, jinja, answers, later)
     checked = manifest_errors[case]
     assert (asked == "") == valid, f"questionnaire: {asked!r}"
@@ -238,7 +256,7 @@ def test_questions_and_manifest_accept_and_refuse_the_same_values(
     if not valid:
         field = "name" if key == "function_name" and "63" in " ".join(checked) else key
         assert any(e.startswith(f"{field}:") or e.startswith(f"{key}:") for e in checked), checked
-        assert asked.startswith(key) or asked.split(":")[0] in others, asked
+        assert asked.split(":")[0] in (key, *others, "environments"), asked
 
 
 # ---------------------------------------------------------------- a repo of many functions
@@ -295,10 +313,18 @@ def two_functions(render, tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(render(), path)
     main_py = path / "main.py"
     text = main_py.read_text()
-    imports = ["import flask", "import functions_framework", "from cloudevents.http import CloudEvent"]
+    imports = [
+        "import flask",
+        "import functions_framework",
+        "from cloudevents.http import CloudEvent",
+    ]
     imports += ["import payloads"]
     missing = "".join(f"{line}\n" for line in imports if f"{line}\n" not in text)
-    text = text.replace("from __future__ import annotations\n", f"from __future__ import annotations\n\n{missing}", 1)
+    text = text.replace(
+        "from __future__ import annotations\n",
+        f"from __future__ import annotations\n\n{missing}",
+        1,
+    )
     main_py.write_text(text + SECOND_FUNCTION)
     manifest = path / "functions.yaml"
     manifest.write_text(manifest.read_text() + SECOND_ENTRIES)
@@ -317,7 +343,9 @@ def test_added_functions_are_checked_linted_and_tested(two_functions: Path) -> N
 
 def test_added_functions_are_in_the_deploy_dry_run(two_functions: Path) -> None:
     lines = check([*MAKE, "deploy", "ENV=dev", "DRY_RUN=1"], two_functions).splitlines()
-    deploys = {shlex.split(line)[3]: line for line in lines if line.startswith("gcloud functions deploy")}
+    deploys = {
+        shlex.split(line)[3]: line for line in lines if line.startswith("gcloud functions deploy")
+    }
     assert set(deploys) == {"my-function-dev", "count-words-dev", "hello-dev"}
     assert "--trigger-topic=words" in deploys["count-words-dev"].split()
     assert "--concurrency=4" in deploys["count-words-dev"].split()
@@ -391,7 +419,9 @@ def test_a_bad_entry_stops_check_and_deploy_having_deployed_nothing(
     path = tmp_path / "fn"
     shutil.copytree(render(), path)
     manifest = path / "functions.yaml"
-    manifest.write_text(manifest.read_text().replace('  "my-function":', entry + '  "my-function":'))
+    manifest.write_text(
+        manifest.read_text().replace('  "my-function":', entry + '  "my-function":')
+    )
     name = entry.split(":")[0].strip()
     result = run([*MAKE, "check"], path)
     assert result.returncode != 0
@@ -424,5 +454,8 @@ def test_main_py_and_the_manifest_must_agree_and_both_names_are_reported(
     )
     result = run([*MAKE, "check"], path)
     assert result.returncode != 0
-    assert "'my-function' with entry_point 'my_function', which main.py does not define" in result.stderr
+    assert (
+        "'my-function' with entry_point 'my_function', which main.py does not define"
+        in result.stderr
+    )
     assert "main.py registers 'greet' (http), which functions.yaml lacks" in result.stderr

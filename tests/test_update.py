@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import IGNORED, ROOT, check, load_module, run
+from conftest import IGNORED, MAKE, ROOT, check, load_module, run
 
 COPIER = str(Path(sys.executable).with_name("copier"))
 MIGRATIONS = ROOT / "hooks" / "migrations.py"
@@ -232,9 +232,9 @@ def test_update_data_reconfigures_without_touching_user_code(
     mine = main_py.read_text()
 
     update(project, "--data", "memory=1Gi", "--data", "cpu=2", "--data", "concurrency=100")
-    dry_run = check(["make", "deploy", "ENV=production", "DRY_RUN=1"], project)
+    dry_run = check([*MAKE, "deploy", "ENV=production", "DRY_RUN=1"], project)
     assert "--memory=1Gi --cpu=2 --concurrency=100" in dry_run
-    assert 'THREADS: "100"' in (project / "env.dev.yaml").read_text()
+    assert 'THREADS: "100"' in (project / ".deploy" / "production" / "my-function.yaml").read_text()
     commit_all(project, "1Gi")
 
     update(
@@ -245,7 +245,7 @@ def test_update_data_reconfigures_without_touching_user_code(
         "ci_provider=gitlab_ci",
     )
     assert 'ENVIRONMENT: "staging"' in (project / "env.staging.yaml").read_text()
-    assert check(["make", "deploy", "ENV=staging", "DRY_RUN=1"], project).startswith(
+    assert check([*MAKE, "deploy", "ENV=staging", "DRY_RUN=1"], project).startswith(
         "gcloud functions deploy my-function-staging "
     )
     assert (project / ".gitlab-ci.yml").exists()

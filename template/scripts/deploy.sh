@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-python=.venv/bin/python
+# The repo's .venv (make install), or VENV_PYTHON (make deploy passes it), or python3.
+python="${VENV_PYTHON:-.venv/bin/python}"
 [[ -x "$python" ]] || python=python3
 exec "$python" -m tools.deploy "$@"

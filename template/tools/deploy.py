@@ -323,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if not args.environment:
-            raise DeployError("name an environment: make deploy ENV=<environment>")
+            known = ", ".join(load().environments)
+            raise DeployError(f"name an environment: make deploy ENV=<environment>, one of {known}")
         if not args.dry_run and shutil.which("gcloud") is None:
             raise DeployError(
                 "gcloud is not installed: see https://cloud.google.com/sdk/docs/install"

@@ -33,11 +33,9 @@ from functions_framework import _function_registry
 from functions_framework._http import create_server
 from werkzeug.wrappers import Response
 
-from tools import manifest
-
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "main.py"
-MANIFEST = ROOT / manifest.MANIFEST
+MANIFEST = ROOT / "functions.yaml"
 SECRETS_FILE = ROOT / ".secrets.yaml"
 MOUNTED_SECRETS = ROOT / ".secrets" / "mounted"
 WATCH_INTERVAL = 0.3
@@ -118,6 +116,8 @@ class Functions:
 
     def load(self) -> bool:
         """(Re)load functions.yaml and main.py; on failure keep the error to show, and return False."""
+        from tools import manifest
+
         with self.lock:
             try:
                 functions = manifest.load(self.source.parent)

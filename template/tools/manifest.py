@@ -237,8 +237,10 @@ def resolve(name: str, entry: Mapping[str, Any], answers: Mapping[str, Any]) -> 
     """A function's settings: its own, else the repo-wide answer, else the default."""
     repo_trigger = answers.get("trigger_type", "http")
     settings: dict[str, Any] = {}
-    # The trigger type first: which answers apply depends on it.
-    for key in ("trigger_type", *(k for k in KEYS if k != "trigger_type")):
+    # The trigger type first: which answers apply depends on it; the region before the
+    # trigger location, which defaults to it.
+    first = ("trigger_type", "region")
+    for key in (*first, *(k for k in KEYS if k not in first)):
         trigger = settings.get("trigger_type")
         if key in BY_TYPE:
             inherits = trigger == repo_trigger
