@@ -61,7 +61,7 @@ BUDGET_THRESHOLDS = (
 
 def account_project(email: str) -> str | None:
     """The project a user-managed service account lives in; None for Google-managed ones."""
-    name, _, domain = email.partition("@")
+    domain = email.partition("@")[2]
     if not domain.endswith(".iam.gserviceaccount.com"):
         return None
     return domain.removesuffix(".iam.gserviceaccount.com")
