@@ -303,6 +303,7 @@ def function_errors(
         return [e for e in errors if e]
     errors += trigger_errors(s, entry, environments)
     errors += resource_errors(s)
+    errors.append(rules.warm_instances_error(s["min_instances"], environments or ["production"]))
     return [e for e in errors if e]
 
 

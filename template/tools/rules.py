@@ -505,3 +505,36 @@ def type_error(value: Any, key: str, kind: type) -> str:
         return ""
     names = {bool: "true or false", int: "a whole number", str: "a string", list: "a list"}
     return f"{key}: must be {names.get(kind, kind.__name__)}{got(value)}"
+
+
+BILLING_ACCOUNT = re.compile(r"[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}")
+
+
+def warm_instances_error(min_instances: int, environments: list[str]) -> str:
+    """Instances are kept warm in production only: elsewhere they cost money for nothing."""
+    if min_instances > 0 and "production" not in environments:
+        return (
+            "min_instances: instances are kept warm in production only, and environments "
+            f"has no production: use 0{got(min_instances)}"
+        )
+    return ""
+
+
+def billing_account_error(value: Any) -> str:
+    if value and not (isinstance(value, str) and BILLING_ACCOUNT.fullmatch(value)):
+        return (
+            "billing_account: must be empty or a billing account id XXXXXX-XXXXXX-XXXXXX "
+            f"of upper-case hexadecimal digits{got(value)}"
+        )
+    return ""
+
+
+def monthly_budget_error(value: Any, billing_account: Any) -> str:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        return f"monthly_budget: must be a whole amount of 0 or more (0: no budget){got(value)}"
+    if value > 0 and not billing_account:
+        return (
+            "monthly_budget: a budget needs billing_account, the account that pays for "
+            f"the project{got(value)}"
+        )
+    return ""

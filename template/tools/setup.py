@@ -1,0 +1,532 @@
+"""One-time setup of a project for the functions of functions.yaml, re-runnable at any time.
+
+    python -m tools.setup ENVIRONMENT [--dry-run]
+    (or `make setup ENV=<environment> [DRY_RUN=1]`)
+    python -m tools.setup --cost   (part of `make check`: warns of warm instances)
+
+Enables the APIs the functions need; creates their service accounts (runtime, trigger,
+and the deployer that CI and `make deploy` use) and grants each exactly the roles it
+needs (a secret's accessor role on that secret only, the deployer's right to act as an
+account on that account only); creates the topics, dead-letter topics and buckets the
+functions use; sets up Workload Identity Federation for CI (GitHub Actions, GitLab CI/CD)
+and a budget with alerts when the answers give a billing account and a monthly budget.
+
+What exists is left alone and reported; granting a role that is granted already changes
+nothing; so run it again after any change to functions.yaml or the answers. A failure
+stops with what was done and what was not. A dry run prints every command, one
+shell-quoted line each, and needs no gcloud.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+
+from tools import rules
+from tools.commands import CommandError, Step, execute, gcloud, run_output
+from tools.deploy import PROJECT_ID, read_env_file
+from tools.manifest import ANSWERS, ROOT, Function, Manifest, ManifestError, account_id_base, load
+
+APIS = (
+    "cloudfunctions.googleapis.com",
+    "run.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "logging.googleapis.com",
+    "iam.googleapis.com",
+    "iamcredentials.googleapis.com",
+    "sts.googleapis.com",
+)
+# Which CI provider authenticates through which pool, and the token claim naming the repository.
+CI_IDENTITY = {
+    "github_actions": (
+        "github",
+        "GitHub Actions",
+        "https://token.actions.githubusercontent.com",
+        "repository",
+    ),
+    "gitlab_ci": ("gitlab", "GitLab CI/CD", "https://gitlab.com", "project_path"),
+}
+BUDGET_TOPIC = "budget-alerts"
+# Fractions of the budget that alert: spent so far, and the month's forecast.
+BUDGET_THRESHOLDS = (
+    "percent=0.5",
+    "percent=0.8",
+    "percent=1.0",
+    "percent=1.0,basis=forecasted-spend",
+)
+
+
+def account_project(email: str) -> str | None:
+    """The project a user-managed service account lives in; None for Google-managed ones."""
+    domain = email.partition("@")[2]
+    if not domain.endswith(".iam.gserviceaccount.com"):
+        return None
+    return domain.removesuffix(".iam.gserviceaccount.com")
+
+
+def deployer_account(manifest: Manifest) -> str:
+    """The identity `make deploy` runs as in CI (as gcf-template names it)."""
+    return (
+        f"{account_id_base(manifest.answers)}-deployer@{manifest.project}.iam.gserviceaccount.com"
+    )
+
+
+def warm_instance_warnings(manifest: Manifest) -> list[str]:
+    """One line for each function that keeps instances warm in production, and what that costs."""
+    if "production" not in manifest.environments:
+        return []
+    return [
+        f"cost: {f.name} keeps {f['min_instances']} instance(s) warm in production "
+        f"({f['memory']}, {f['cpu']} vCPU each): they spare its callers cold starts, and are "
+        "billed around the clock, busy or idle. Set min_instances: 0 in functions.yaml to pay "
+        "only for requests."
+        for f in manifest.functions.values()
+        if f["min_instances"] > 0
+    ]
+
+
+class Setup:
+    """The commands that prepare one environment's project for every function of the manifest."""
+
+    def __init__(self, manifest: Manifest, environment: str, project: str, project_number: str):
+        self.manifest = manifest
+        self.environment = environment
+        self.project = project
+        self.number = project_number
+        self.functions = list(manifest.functions.values())
+        self.deployer = deployer_account(manifest)
+        self.steps: list[Step] = []
+        self.notes: list[str] = []
+        self.accounts_seen: set[str] = set()
+
+    def add(self, step: Step) -> None:
+        if step not in self.steps:
+            self.steps.append(step)
+
+    def create(self, kind: tuple[str, ...], name: str, *flags: str, project: str = "") -> None:
+        """Create a resource unless `describe` finds it."""
+        where = f"--project={project or self.project}"
+        self.add(
+            Step(
+                gcloud(*kind, "create", name, where, *flags),
+                exists=gcloud(*kind, "describe", name, where),
+            )
+        )
+
+    def grant(
+        self, kind: tuple[str, ...], resource: str, member: str, role: str, project: str = ""
+    ) -> None:
+        """Grant a role on one resource (`projects` for the project itself)."""
+        self.add(
+            Step(
+                gcloud(
+                    *kind,
+                    "add-iam-policy-binding",
+                    resource,
+                    *(() if kind == ("projects",) else (f"--project={project or self.project}",)),
+                    f"--member={member}",
+                    f"--role={role}",
+                    *(("--condition=None",) if kind == ("projects",) else ()),
+                    "--quiet",
+                )
+            )
+        )
+
+    def grant_project(self, account: str, role: str) -> None:
+        self.grant(("projects",), self.project, f"serviceAccount:{account}", role)
+
+    def build(self) -> Setup:
+        self.enable_apis()
+        self.accounts()
+        self.resources()
+        for f in self.functions:
+            self.runtime_roles(f)
+        self.deployer_roles()
+        self.ci_identity()
+        self.budget()
+        return self
+
+    # -- APIs
+
+    def apis(self) -> list[str]:
+        triggers = {f.trigger_type for f in self.functions}
+        apis = list(APIS)
+        if triggers - {"http"} or self.manifest.owned_topics():
+            apis += ["eventarc.googleapis.com", "pubsub.googleapis.com"]
+        if "scheduler" in triggers:
+            apis.append("cloudscheduler.googleapis.com")
+        if "storage" in triggers:
+            apis.append("storage.googleapis.com")
+        if "firestore" in triggers:
+            apis.append("firestore.googleapis.com")
+        if any(f["secrets"] for f in self.functions):
+            apis.append("secretmanager.googleapis.com")
+        if any(f["vpc"] == "connector" for f in self.functions):
+            apis.append("vpcaccess.googleapis.com")
+        if self.budget_amount():
+            apis.append("billingbudgets.googleapis.com")
+        return apis
+
+    def enable_apis(self) -> None:
+        self.add(Step(gcloud("services", "enable", *self.apis(), f"--project={self.project}")))
+
+    # -- identities
+
+    def create_account(self, email: str, display_name: str) -> None:
+        project = account_project(email)
+        if email in self.accounts_seen:
+            return
+        self.accounts_seen.add(email)
+        if project is None:
+            self.notes.append(f"{email} is managed by Google: not created")
+            return
+        # `create` takes the account id, `describe` the email.
+        where = f"--project={project}"
+        self.add(
+            Step(
+                gcloud(
+                    "iam",
+                    "service-accounts",
+                    "create",
+                    email.partition("@")[0],
+                    where,
+                    f"--display-name={display_name[:100]}",
+                ),
+                exists=gcloud("iam", "service-accounts", "describe", email, where),
+            )
+        )
+
+    def accounts(self) -> None:
+        """Each function's runtime identity, and the identity its events are delivered as."""
+        for f in self.functions:
+            self.create_account(f["service_account"], f"{f.name} runtime")
+            if f.trigger_type != "http":
+                self.create_account(f["trigger_service_account"], f"{f.name} event delivery")
+        self.create_account(
+            self.deployer, f"{self.manifest.answers.get('function_name', '')} deployer"
+        )
+        for f in self.functions:
+            if f.trigger_type != "http":
+                for role in ("roles/eventarc.eventReceiver", "roles/run.invoker"):
+                    self.grant_project(f["trigger_service_account"], role)
+
+    def runtime_roles(self, f: Function) -> None:
+        account = f"serviceAccount:{f['service_account']}"
+        if f.trigger_type == "storage":
+            bucket = f"gs://{f['storage_bucket']}"
+            self.grant(("storage", "buckets"), bucket, account, "roles/storage.objectViewer")
+        if f.trigger_type == "firestore":
+            self.grant_project(f["service_account"], "roles/datastore.user")
+        for topic in f.publishes.values():
+            self.grant(("pubsub", "topics"), self.topic(topic), account, "roles/pubsub.publisher")
+        for entry in f["secrets"]:
+            source = str(entry).partition("=")[2].rpartition(":")[0]
+            project, _, secret = source.removeprefix("projects/").rpartition("/secrets/")
+            if project in ("", self.project):
+                self.create(("secrets",), secret, "--replication-policy=automatic")
+            self.grant(("secrets",), secret, account, "roles/secretmanager.secretAccessor", project)
+            where = f" --project={project}" if project else f" --project={self.project}"
+            self.notes.append(
+                f"secret {secret}: give it a value once, with "
+                f"printf '%s' 'the value' | gcloud secrets versions add {secret}{where} --data-file=-"
+            )
+
+    def deployer_roles(self) -> None:
+        """Deploy functions, and act as their identities: on those accounts only."""
+        triggers = {f.trigger_type for f in self.functions}
+        roles = ["roles/cloudfunctions.developer"]
+        if "scheduler" in triggers:
+            roles.append("roles/cloudscheduler.admin")
+        if self.manifest.owned_topics():
+            roles.append("roles/pubsub.editor")
+        if self.manifest.answers.get("ci_provider") == "cloud_build":
+            roles.append("roles/cloudbuild.builds.builder")
+        for role in roles:
+            self.grant_project(self.deployer, role)
+        identities = [f["service_account"] for f in self.functions]
+        identities += [
+            f["trigger_service_account"] for f in self.functions if f.trigger_type != "http"
+        ]
+        for email in dict.fromkeys(identities):
+            self.grant(
+                ("iam", "service-accounts"),
+                email,
+                f"serviceAccount:{self.deployer}",
+                "roles/iam.serviceAccountUser",
+                account_project(email) or self.project,
+            )
+
+    # -- resources
+
+    def topic(self, topic: str) -> str:
+        return self.manifest.topic(topic, self.environment)
+
+    def resources(self) -> None:
+        """Topics, dead-letter topics with a subscription each, and buckets, when missing."""
+        for f in self.functions:
+            topics = list(f.publishes.values())
+            if f.trigger_type in ("pubsub", "scheduler"):
+                topics.append(f["pubsub_topic"])
+            for topic in topics:
+                self.create(("pubsub", "topics"), self.topic(topic))
+            if f.push_subscription:
+                dead_letter = self.topic(f["dead_letter_topic"])
+                self.create(("pubsub", "topics"), dead_letter)
+                self.create(("pubsub", "subscriptions"), dead_letter, f"--topic={dead_letter}")
+                agent = (
+                    f"serviceAccount:service-{self.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+                )
+                self.grant(("pubsub", "topics"), dead_letter, agent, "roles/pubsub.publisher")
+            if f.trigger_type == "storage":
+                bucket = f"gs://{f['storage_bucket']}"
+                self.add(
+                    Step(
+                        gcloud(
+                            "storage",
+                            "buckets",
+                            "create",
+                            bucket,
+                            f"--project={self.project}",
+                            f"--location={f['trigger_location']}",
+                            "--uniform-bucket-level-access",
+                        ),
+                        exists=gcloud(
+                            "storage", "buckets", "describe", bucket, "--format=value(name)"
+                        ),
+                    )
+                )
+        if any(f.trigger_type == "storage" for f in self.functions):
+            # Cloud Storage publishes a bucket's events to Pub/Sub for Eventarc, as its service agent.
+            self.add(Step(gcloud("storage", "service-agent", f"--project={self.project}")))
+            agent = f"service-{self.number}@gs-project-accounts.iam.gserviceaccount.com"
+            self.grant_project(agent, "roles/pubsub.publisher")
+
+    # -- CI
+
+    def provider(self) -> tuple[str, str] | None:
+        """The CI pool id and provider resource name, when CI authenticates through a pool."""
+        ci = self.manifest.answers.get("ci_provider")
+        if ci not in CI_IDENTITY:
+            return None
+        pool = CI_IDENTITY[ci][0]
+        name = account_id_base(self.manifest.answers)
+        return pool, (
+            f"projects/{self.number}/locations/global/workloadIdentityPools/{pool}/providers/{name}"
+        )
+
+    def ci_identity(self) -> None:
+        """A pool, a provider that only accepts the repository's tokens, and the right to act as the deployer."""
+        found = self.provider()
+        if found is None:
+            return
+        pool, resource = found
+        _, title, issuer, claim = CI_IDENTITY[self.manifest.answers["ci_provider"]]
+        repository = str(self.manifest.answers.get("repository", ""))
+        where = (f"--project={self.project}", "--location=global")
+        self.create(
+            ("iam", "workload-identity-pools"), pool, "--location=global", f"--display-name={title}"
+        )
+        name = resource.rpartition("/")[2]
+        settings = (
+            f"--display-name={repository[:32]}",
+            f"--issuer-uri={issuer}",
+            "--attribute-mapping=google.subject=assertion.sub,"
+            f"attribute.{claim}=assertion.{claim},attribute.ref=assertion.ref",
+            f"--attribute-condition=assertion.{claim}=='{repository}'",
+        )
+        provider = ("iam", "workload-identity-pools", "providers")
+        self.add(
+            Step(
+                gcloud(
+                    *provider,
+                    "create-oidc",
+                    name,
+                    *where,
+                    f"--workload-identity-pool={pool}",
+                    *settings,
+                ),
+                exists=gcloud(
+                    *provider, "describe", name, *where, f"--workload-identity-pool={pool}"
+                ),
+                update=gcloud(
+                    *provider,
+                    "update-oidc",
+                    name,
+                    *where,
+                    f"--workload-identity-pool={pool}",
+                    *settings,
+                ),
+            )
+        )
+        member = (
+            f"principalSet://iam.googleapis.com/projects/{self.number}/locations/global/"
+            f"workloadIdentityPools/{pool}/attribute.{claim}/{repository}"
+        )
+        self.grant(
+            ("iam", "service-accounts"), self.deployer, member, "roles/iam.workloadIdentityUser"
+        )
+
+    def ci_values(self) -> list[str]:
+        found = self.provider()
+        if found is None:
+            return []
+        return [
+            f"WORKLOAD_IDENTITY_PROVIDER={found[1]}",
+            f"DEPLOYER_SERVICE_ACCOUNT={self.deployer}",
+        ]
+
+    # -- budget
+
+    def budget_amount(self) -> int:
+        answers = self.manifest.answers
+        if not answers.get("billing_account"):
+            return 0
+        return int(answers.get("monthly_budget") or 0)
+
+    def budget_name(self) -> str:
+        return f"{self.project} monthly budget"
+
+    def budget(self, existing: str = "") -> None:
+        """Alerts at 50%, 80% and 100% of the month's budget, and at 100% forecast, to the billing
+        admins (by default) and to a Pub/Sub topic."""
+        amount = self.budget_amount()
+        if not amount:
+            return
+        self.create(("pubsub", "topics"), BUDGET_TOPIC)
+        account = f"--billing-account={self.manifest.answers['billing_account']}"
+        settings = (
+            f"--display-name={self.budget_name()}",
+            f"--budget-amount={amount}",
+            f"--filter-projects=projects/{self.project}",
+            f"--notifications-rule-pubsub-topic=projects/{self.project}/topics/{BUDGET_TOPIC}",
+        )
+        if existing:
+            rules = [f"--add-threshold-rule={rule}" for rule in BUDGET_THRESHOLDS]
+            command = gcloud(
+                "billing",
+                "budgets",
+                "update",
+                existing,
+                account,
+                *settings,
+                "--clear-threshold-rules",
+                *rules,
+            )
+        else:
+            rules = [f"--threshold-rule={rule}" for rule in BUDGET_THRESHOLDS]
+            command = gcloud("billing", "budgets", "create", account, *settings, *rules)
+        self.add(Step(command))
+
+    def existing_budget(self) -> str:
+        """The budget this setup made before, found by its display name; "" when there is none."""
+        answers = self.manifest.answers
+        output = run_output(
+            gcloud(
+                "billing",
+                "budgets",
+                "list",
+                f"--billing-account={answers['billing_account']}",
+                f"--filter=displayName={self.budget_name()!r}",
+                "--format=value(name)",
+            )
+        )
+        return output.splitlines()[0].strip() if output else ""
+
+
+def plan(environment: str, dry_run: bool) -> Setup:
+    manifest = load()
+    answers = manifest.answers
+    errors = [
+        rules.billing_account_error(answers.get("billing_account", "")),
+        rules.monthly_budget_error(
+            answers.get("monthly_budget", 0), answers.get("billing_account")
+        ),
+    ]
+    if any(errors):
+        raise CommandError(
+            f"{ANSWERS}: "
+            + "; ".join(e for e in errors if e)
+            + " (change it with `copier update --data KEY=VALUE`)"
+        )
+    if environment not in manifest.environments:
+        raise CommandError(
+            f"unknown environment {environment!r}: known environments are "
+            f"{', '.join(manifest.environments)}"
+        )
+    env_path = ROOT / f"env.{environment}.yaml"
+    project = read_env_file(env_path).get("GOOGLE_CLOUD_PROJECT", "")
+    if not PROJECT_ID.fullmatch(project):
+        raise CommandError(
+            f"{env_path.name} must set GOOGLE_CLOUD_PROJECT to a project id (got {project!r})"
+        )
+    number = "PROJECT_NUMBER"
+    if not dry_run:
+        number = run_output(
+            gcloud("projects", "describe", project, "--format=value(projectNumber)")
+        )
+    setup = Setup(manifest, environment, project, number)
+    setup.build()
+    if not dry_run and setup.budget_amount():
+        found = setup.existing_budget()
+        if found:
+            setup.steps = [
+                s for s in setup.steps if s.command[1:4] != ("billing", "budgets", "create")
+            ]
+            setup.budget(found)
+    return setup
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="setup", description=__doc__.split("\n\n")[0])
+    parser.add_argument("environment", nargs="?", default="")
+    parser.add_argument(
+        "--dry-run", action="store_true", default=os.environ.get("DRY_RUN", "0") not in ("", "0")
+    )
+    parser.add_argument(
+        "--cost", action="store_true", help="only warn of what costs money while idle, and stop"
+    )
+    args = parser.parse_args(argv)
+    try:
+        if args.cost:
+            for warning in warm_instance_warnings(load()):
+                print(f"warning: {warning}", file=sys.stderr)
+            return 0
+        if not args.environment:
+            raise CommandError("name an environment: make setup ENV=<environment>")
+        if not args.dry_run and shutil.which("gcloud") is None:
+            raise CommandError(
+                "gcloud is not installed: see https://cloud.google.com/sdk/docs/install"
+            )
+        setup = plan(args.environment, args.dry_run)
+        for warning in warm_instance_warnings(setup.manifest):
+            print(f"setup: {warning}", file=sys.stderr)
+        if args.dry_run:
+            print("\n".join(step.line() for step in setup.steps))
+            return 0
+        execute(setup.steps, "setup")
+    except ManifestError as error:
+        print("\n".join(error.errors), file=sys.stderr)
+        print("setup: nothing was set up", file=sys.stderr)
+        return 2
+    except CommandError as error:
+        print(f"setup: {error}", file=sys.stderr)
+        return 2
+    for note in setup.notes:
+        print(f"setup: {note}", file=sys.stderr)
+    values = setup.ci_values()
+    if values:
+        print(
+            'setup: done. CI needs these values (README.md, "Continuous integration"):',
+            file=sys.stderr,
+        )
+        print("\n".join(values))
+    else:
+        print("setup: done.", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
