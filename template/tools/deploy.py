@@ -188,25 +188,14 @@ class Plan:
         """Pub/Sub pushes each message to the function, retries with backoff, then dead-letters it.
 
         The endpoint ends with the topic's path, from which functions-framework sets the
-        CloudEvent's source. The push identity may invoke the function; the Pub/Sub service
-        agent may publish to the dead-letter topic and acknowledge what it moves there.
+        CloudEvent's source. The push identity (the trigger service account, which `make setup`
+        lets invoke functions) signs each request; the Pub/Sub service agent may publish to the
+        dead-letter topic and acknowledge what it moves there.
         """
         project = f"--project={self.project}"
         topic, dead_letter = self.topic(f["pubsub_topic"]), self.topic(f["dead_letter_topic"])
         url = f"https://{f['region']}-{self.project}.cloudfunctions.net/{name}"
         push_identity = f["trigger_service_account"]
-        self.add(
-            Step(
-                gcloud(
-                    "functions",
-                    "add-invoker-policy-binding",
-                    name,
-                    project,
-                    f"--region={f['region']}",
-                    f"--member=serviceAccount:{push_identity}",
-                )
-            )
-        )
         delivery = (
             f"--push-endpoint={url}/projects/{self.project}/topics/{topic}",
             f"--push-auth-service-account={push_identity}",

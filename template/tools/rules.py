@@ -467,6 +467,18 @@ def secrets_error(value: Any) -> str:
     return ""
 
 
+def roles_error(value: Any) -> str:
+    """Project roles for a function's identity: predefined or custom, never the basic ones."""
+    for role in value if isinstance(value, list) else [value]:
+        if not isinstance(role, str) or not re.fullmatch(
+            r"roles/[A-Za-z0-9_.]+|projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/roles/[A-Za-z0-9_.]+", role
+        ):
+            return f"roles: each must be a role such as roles/bigquery.dataEditor{got(role)}"
+        if role in ("roles/owner", "roles/editor", "roles/viewer"):
+            return f"roles: {role} is a basic role that grants far too much; name a predefined role{got(role)}"
+    return ""
+
+
 def connector_error(value: str) -> str:
     if not re.fullmatch(
         r"(projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/locations/[a-z0-9-]+/connectors/)?"

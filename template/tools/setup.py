@@ -222,6 +222,8 @@ class Setup:
             self.grant_project(f["service_account"], "roles/datastore.user")
         for topic in f.publishes.values():
             self.grant(("pubsub", "topics"), self.topic(topic), account, "roles/pubsub.publisher")
+        for role in f["roles"]:
+            self.grant_project(f["service_account"], role)
         for entry in f["secrets"]:
             source = str(entry).partition("=")[2].rpartition(":")[0]
             project, _, secret = source.removeprefix("projects/").rpartition("/secrets/")
@@ -240,7 +242,11 @@ class Setup:
         roles = ["roles/cloudfunctions.developer"]
         if "scheduler" in triggers:
             roles.append("roles/cloudscheduler.admin")
-        if self.manifest.owned_topics():
+        if any(f.push_subscription for f in self.functions):
+            # make deploy wires push subscriptions: the Pub/Sub service agent's roles on
+            # their dead-letter topics and on them.
+            roles.append("roles/pubsub.admin")
+        elif self.manifest.owned_topics():
             roles.append("roles/pubsub.editor")
         if self.manifest.answers.get("ci_provider") == "cloud_build":
             roles.append("roles/cloudbuild.builds.builder")
