@@ -155,6 +155,7 @@ def test_generated_files(variant) -> None:
     for required in (
         "main.py",
         "logs.py",
+        "payloads.py",
         "requirements.txt",
         "requirements-dev.txt",
         "pyproject.toml",
@@ -165,6 +166,7 @@ def test_generated_files(variant) -> None:
         ".copier-answers.yml",
         "tests/conftest.py",
         "tests/unit/test_main.py",
+        "tests/unit/test_payloads.py",
         "tests/integration/test_server.py",
         "tools/events.py",
     ):
@@ -238,11 +240,14 @@ def entry_point_body(main_py: Path, entry_point: str) -> tuple[int, int]:
 
 MUTANTS = {
     "http": ('f"Hello, {name}!"', 'f"Hi, {name}!"'),
-    "pubsub": ('"attributes": message.get("attributes", {}),', '"attributes": {},'),
-    "storage": ('"size": int(obj.get("size") or 0),', '"size": 0,'),
-    "firestore": ('"value": fields_of(change.value),', '"value": fields_of(change.old_value),'),
-    "audit_log": ('.get("principalEmail", "unknown")', '.get("principalSubject", "unknown")'),
-    "scheduler": ("return json.loads(text)", "return text"),
+    "pubsub": ('"attributes": message.attributes,', '"attributes": {},'),
+    "storage": ('"size": obj.size,', '"size": 0,'),
+    "firestore": (
+        '"value": payloads.fields_of(change.value),',
+        '"value": payloads.fields_of(change.old_value),',
+    ),
+    "audit_log": ('principal = entry.principal or "unknown"', 'principal = "unknown"'),
+    "scheduler": ('"job": message.json_or_text()', '"job": message.text()'),
 }
 
 
