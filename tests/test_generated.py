@@ -144,6 +144,19 @@ def test_make_lint_and_test_pass(variant) -> None:
     check(["make", "lint", "test", f"VENV={venv}", "-o", f"{venv}/.installed"], path)
 
 
+def test_make_lint_fails_on_a_type_error(render, tmp_path: Path) -> None:
+    """`make lint` type-checks main.py: code that ruff accepts but mypy refuses fails it."""
+    broken = tmp_path / "broken"
+    shutil.copytree(render(), broken, ignore=shutil.ignore_patterns(".git"))
+    main_py = broken / "main.py"
+    main_py.write_text(main_py.read_text() + '\n\ndef count() -> int:\n    return "one"\n')
+    venv = sys.prefix
+    result = run(["make", "lint", f"VENV={venv}", "-o", f"{venv}/.installed"], broken)
+    assert result.returncode != 0
+    assert "main.py:" in result.stdout
+    assert "Incompatible return value type" in result.stdout
+
+
 def test_generated_files(variant) -> None:
     name, answers, path = variant
     trigger = answers.get("trigger_type", "http")
