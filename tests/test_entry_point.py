@@ -115,8 +115,8 @@ FORMER_HELPERS = [
 
 @pytest.mark.parametrize(("helper_trigger", "entry_point"), FORMER_HELPERS)
 def test_a_former_helper_name_renders_and_passes_the_generated_tests(
-    render, helper_trigger: str, entry_point: str
+    render, mypy_cache: dict[str, str], helper_trigger: str, entry_point: str
 ) -> None:
     path = render(trigger_type=helper_trigger, entry_point=entry_point)
     check([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], path)
-    check([sys.executable, "-m", "mypy", "main.py", "payloads.py"], path)
+    check([sys.executable, "-m", "mypy", "main.py", "payloads.py"], path, **mypy_cache)

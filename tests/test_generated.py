@@ -137,21 +137,23 @@ def variant(request: pytest.FixtureRequest, render, cli_render) -> tuple[str, di
     return name, answers, path
 
 
-def test_make_lint_and_test_pass(variant) -> None:
+def test_make_lint_and_test_pass(variant, mypy_cache: dict[str, str]) -> None:
     """The generated Makefile's lint and test targets pass, in the shared environment."""
     _, _, path = variant
     venv = sys.prefix
-    check(["make", "lint", "test", f"VENV={venv}", "-o", f"{venv}/.installed"], path)
+    check(["make", "lint", "test", f"VENV={venv}", "-o", f"{venv}/.installed"], path, **mypy_cache)
 
 
-def test_make_lint_fails_on_a_type_error(render, tmp_path: Path) -> None:
+def test_make_lint_fails_on_a_type_error(
+    render, tmp_path: Path, mypy_cache: dict[str, str]
+) -> None:
     """`make lint` type-checks main.py: code that ruff accepts but mypy refuses fails it."""
     broken = tmp_path / "broken"
     shutil.copytree(render(), broken, ignore=shutil.ignore_patterns(".git"))
     main_py = broken / "main.py"
     main_py.write_text(main_py.read_text() + '\n\ndef count() -> int:\n    return "one"\n')
     venv = sys.prefix
-    result = run(["make", "lint", f"VENV={venv}", "-o", f"{venv}/.installed"], broken)
+    result = run(["make", "lint", f"VENV={venv}", "-o", f"{venv}/.installed"], broken, **mypy_cache)
     assert result.returncode != 0
     assert "main.py:" in result.stdout
     assert "Incompatible return value type" in result.stdout
