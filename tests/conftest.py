@@ -124,6 +124,16 @@ def load_module(path: Path, name: str) -> ModuleType:
 
 
 @pytest.fixture(scope="session")
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment that gives the generated repos one worker checks a shared mypy cache.
+
+    Their modules differ, which mypy sees from the files' hashes; the libraries and the
+    standard library they import are the same and are analysed once per worker.
+    """
+    return {"MYPY_CACHE_DIR": str(tmp_path_factory.mktemp("mypy-cache"))}
+
+
+@pytest.fixture(scope="session")
 def template_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template as it is in the work tree, copied once (without .git) for fast renders."""
     destination = tmp_path_factory.mktemp("template") / "gcf-template"

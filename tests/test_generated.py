@@ -137,11 +137,26 @@ def variant(request: pytest.FixtureRequest, render, cli_render) -> tuple[str, di
     return name, answers, path
 
 
-def test_make_lint_and_test_pass(variant) -> None:
+def test_make_lint_and_test_pass(variant, mypy_cache: dict[str, str]) -> None:
     """The generated Makefile's lint and test targets pass, in the shared environment."""
     _, _, path = variant
     venv = sys.prefix
-    check(["make", "lint", "test", f"VENV={venv}", "-o", f"{venv}/.installed"], path)
+    check(["make", "lint", "test", f"VENV={venv}", "-o", f"{venv}/.installed"], path, **mypy_cache)
+
+
+def test_make_lint_fails_on_a_type_error(
+    render, tmp_path: Path, mypy_cache: dict[str, str]
+) -> None:
+    """`make lint` type-checks main.py: code that ruff accepts but mypy refuses fails it."""
+    broken = tmp_path / "broken"
+    shutil.copytree(render(), broken, ignore=shutil.ignore_patterns(".git"))
+    main_py = broken / "main.py"
+    main_py.write_text(main_py.read_text() + '\n\ndef count() -> int:\n    return "one"\n')
+    venv = sys.prefix
+    result = run(["make", "lint", f"VENV={venv}", "-o", f"{venv}/.installed"], broken, **mypy_cache)
+    assert result.returncode != 0
+    assert "main.py:" in result.stdout
+    assert "Incompatible return value type" in result.stdout
 
 
 RUNTIMES = ("python311", "python312", "python313", "python314")
@@ -194,6 +209,7 @@ def test_generated_files(variant) -> None:
     for required in (
         "main.py",
         "logs.py",
+        "payloads.py",
         "requirements.txt",
         "requirements-dev.txt",
         "pyproject.toml",
@@ -204,6 +220,7 @@ def test_generated_files(variant) -> None:
         ".copier-answers.yml",
         "tests/conftest.py",
         "tests/unit/test_main.py",
+        "tests/unit/test_payloads.py",
         "tests/integration/test_server.py",
         "tools/events.py",
     ):
@@ -277,11 +294,14 @@ def entry_point_body(main_py: Path, entry_point: str) -> tuple[int, int]:
 
 MUTANTS = {
     "http": ('f"Hello, {name}!"', 'f"Hi, {name}!"'),
-    "pubsub": ('"attributes": message.get("attributes", {}),', '"attributes": {},'),
-    "storage": ('"size": int(obj.get("size") or 0),', '"size": 0,'),
-    "firestore": ('"value": fields_of(change.value),', '"value": fields_of(change.old_value),'),
-    "audit_log": ('.get("principalEmail", "unknown")', '.get("principalSubject", "unknown")'),
-    "scheduler": ("return json.loads(text)", "return text"),
+    "pubsub": ('"attributes": message.attributes,', '"attributes": {},'),
+    "storage": ('"size": obj.size,', '"size": 0,'),
+    "firestore": (
+        '"value": payloads.fields_of(change.value),',
+        '"value": payloads.fields_of(change.old_value),',
+    ),
+    "audit_log": ('principal = entry.principal or "unknown"', 'principal = "unknown"'),
+    "scheduler": ('"job": message.json_or_text()', '"job": message.text()'),
 }
 
 

@@ -52,6 +52,7 @@ BAD_ANSWERS: list[tuple[Any, ...]] = [
     ("entry_point", "my-function", "Python identifier"),
     ("entry_point", "2fast", "Python identifier"),
     ("entry_point", "logger", "name main.py already uses"),
+    ("entry_point", "payloads", "name main.py already uses"),
     ("entry_point", "e" * 49, "at most 48"),
     ("description", "two\nlines", "one line"),
     ("gcp_project_id", "abc", "6-30 characters"),

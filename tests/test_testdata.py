@@ -51,7 +51,7 @@ class Check:
         expected = {
             "message": f"Object gs://{payload['bucket']}/{payload['name']} finalized",
             "size": int(payload["size"]),
-            "generation": payload["generation"],
+            "generation": int(payload["generation"]),
         }
         return self.events.storage_event(payload), expected
 

@@ -38,8 +38,8 @@ V2_MIGRATION = """_migrations:
     command: ["{{ _copier_python }}", "{{ _copier_conf.src_path }}/hooks/migrations.py",
               "rename-answer", "team", "owner_team"]
 """
-MAKEFILE_LINE = "lint: install ## Check code style and formatting"
-MAKEFILE_LINE_V2 = "lint: install ## Check code style and formatting (ruff)"
+MAKEFILE_LINE = "lint: install ## Check code style, formatting and types"
+MAKEFILE_LINE_V2 = "lint: install ## Check code style, formatting and types (ruff, mypy)"
 
 
 def edit(path: Path, old: str, new: str) -> None:

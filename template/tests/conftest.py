@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from cloudevents.http import CloudEvent
@@ -20,12 +20,28 @@ from cloudevents.http import CloudEvent
 ROOT = Path(__file__).resolve().parents[1]
 TEST_PROJECT = "test-project"
 
+if TYPE_CHECKING:
+
+    class LogRecord(logging.LogRecord):
+        """A log record whose fields passed with `extra` are attributes of any type."""
+
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+    LogRecord = logging.LogRecord
+
+# Call an event function directly; return the log record it wrote for the event.
+Handle = Callable[[Callable[[CloudEvent], None], CloudEvent], LogRecord]
+# Start a functions-framework server for a target, with extra environment variables.
+Serve = Callable[..., "FunctionServer"]
+
 
 def free_port() -> int:
     """Return a TCP port that is free on localhost right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class FunctionServer:
@@ -104,7 +120,8 @@ class FunctionServer:
                 return False
             return isinstance(record, dict) and all(record.get(k) == v for k, v in fields.items())
 
-        return json.loads(self.wait_for(matches, timeout))
+        record: dict[str, Any] = json.loads(self.wait_for(matches, timeout))
+        return record
 
     def log_text(self) -> str:
         with self._changed:
@@ -120,7 +137,7 @@ class FunctionServer:
 
 
 @pytest.fixture(scope="session")
-def serve() -> Iterator[Callable[..., FunctionServer]]:
+def serve() -> Iterator[Serve]:
     """Start functions-framework servers for targets; stop them after the tests."""
     servers: list[FunctionServer] = []
 
@@ -135,14 +152,14 @@ def serve() -> Iterator[Callable[..., FunctionServer]]:
 
 
 @pytest.fixture
-def handle(caplog: pytest.LogCaptureFixture) -> Callable[..., logging.LogRecord]:
+def handle(caplog: pytest.LogCaptureFixture) -> Handle:
     """Call an event function directly; return the log record it wrote for the event."""
 
-    def call(function: Callable[[CloudEvent], None], event: CloudEvent) -> logging.LogRecord:
+    def call(function: Callable[[CloudEvent], None], event: CloudEvent) -> LogRecord:
         with caplog.at_level(logging.DEBUG):
             function(event)
         records = [r for r in caplog.records if getattr(r, "event_id", None) == event["id"]]
         assert records, f"the function logged nothing for event {event['id']}"
-        return records[-1]
+        return cast("LogRecord", records[-1])
 
     return call

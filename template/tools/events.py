@@ -189,7 +189,8 @@ def encode_document_event(data: Mapping[str, Any]) -> bytes:
             "Firestore events need google-events: pip install google-events"
         ) from error
     message = DocumentEventData.from_json(json.dumps(data), ignore_unknown_fields=True)
-    return DocumentEventData.serialize(message)
+    encoded: bytes = DocumentEventData.serialize(message)
+    return encoded
 
 
 def firestore_event(

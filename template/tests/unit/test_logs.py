@@ -19,7 +19,8 @@ def format_record(message: str = "hello", **extra: object) -> dict[str, object]:
     record = logging.makeLogRecord(
         {"msg": message, "levelname": "WARNING", "name": "main", **extra}
     )
-    return json.loads(logs.JsonFormatter().format(record))
+    entry: dict[str, object] = json.loads(logs.JsonFormatter().format(record))
+    return entry
 
 
 def test_a_record_is_one_json_object_with_severity_and_message() -> None:
@@ -41,8 +42,7 @@ def test_exceptions_go_into_the_message() -> None:
         raise ValueError("boom")
     except ValueError:
         logger = logging.getLogger("test")
-        record = logger.makeRecord("test", logging.ERROR, __file__, 1, "failed", (), True)
-        record.exc_info = sys.exc_info()
+        record = logger.makeRecord("test", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
     entry = json.loads(logs.JsonFormatter().format(record))
     assert entry["message"].startswith("failed\nTraceback")
     assert "ValueError: boom" in entry["message"]
