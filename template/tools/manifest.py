@@ -13,6 +13,7 @@ setting Cloud Functions would refuse stops before anything is deployed.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import sys
 from collections.abc import Mapping
@@ -441,9 +442,12 @@ def registered_functions(root: Path = ROOT) -> tuple[dict[str, str], set[str]]:
     from functions_framework import _function_registry
 
     _function_registry.REGISTRY_MAP.clear()
-    source = str(root / "main.py")
-    module, spec = _function_registry.load_function_module(source)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    spec = importlib.util.spec_from_file_location("main", root / "main.py")
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {root / 'main.py'}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["main"] = module
+    spec.loader.exec_module(module)
     defined = {name for name, value in vars(module).items() if callable(value)}
     registered = {
         name: kind for name, kind in _function_registry.REGISTRY_MAP.items() if name in defined

@@ -111,8 +111,20 @@ RESERVED_NAMES = (
     "THREADS",
 )
 # Directories a secret cannot be mounted over: the system's, and the function's own code.
-SYSTEM_DIRS = ("/", "/bin", "/dev", "/etc", "/lib", "/proc", "/sys", "/tmp", "/usr", "/var")  # noqa: S108
-SYSTEM_DIRS += ("/workspace", "/layers")
+SYSTEM_DIRS = (
+    "/",
+    "/bin",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/proc",
+    "/sys",
+    "/tmp",  # noqa: S108
+    "/usr",
+    "/var",
+    "/workspace",
+    "/layers",
+)
 
 ACCOUNT_NAME = r"[a-z][a-z0-9-]{4,28}[a-z0-9]"
 SERVICE_ACCOUNT = re.compile(
