@@ -119,7 +119,7 @@ def environments_of(answers: dict[str, Any]) -> list[str]:
 
 
 def test_dry_run_prints_commands_the_platform_accepts(variant) -> None:
-    name, answers, path = variant
+    _name, answers, path = variant
     functions = yaml.safe_load((path / "functions.yaml").read_text())["functions"]
     for environment in environments_of(answers):
         lines = dry_run(path, environment)
@@ -138,7 +138,7 @@ def test_dry_run_prints_commands_the_platform_accepts(variant) -> None:
 
 
 def test_dry_run_carries_every_answer(variant) -> None:
-    name, answers, path = variant
+    _name, answers, path = variant
     if answers.get("preset") == "pipeline":
         pytest.skip("the pipeline's functions have settings of their own (test_pipeline_deploy)")
     trigger = answers.get("trigger_type", "http")

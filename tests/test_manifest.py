@@ -255,7 +255,7 @@ def test_questions_and_manifest_accept_and_refuse_the_same_values(
     assert (checked == []) == valid, f"manifest: {checked}"
     if not valid:
         field = "name" if key == "function_name" and "63" in " ".join(checked) else key
-        assert any(e.startswith(f"{field}:") or e.startswith(f"{key}:") for e in checked), checked
+        assert any(e.startswith((f"{field}:", f"{key}:")) for e in checked), checked
         assert asked.split(":")[0] in (key, *others, "environments"), asked
 
 
@@ -292,10 +292,11 @@ SECOND_TESTS = '''\
 import flask
 
 import main
+from conftest import Handle
 from tools import events
 
 
-def test_counts_words(handle) -> None:
+def test_counts_words(handle: Handle) -> None:
     record = handle(main.count_words, events.pubsub_message("three small words"))
     assert record.getMessage() == "Counted 3 words"
 

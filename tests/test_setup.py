@@ -119,7 +119,9 @@ def test_each_identity_gets_what_it_needs(repo: Path, variant: str) -> None:
         )
         assert "--issuer-uri=https://gitlab.com" in provider
     if variant == "pipeline-budget":
-        assert (deployer, "roles/pubsub.editor") in project_roles
+        # Deploys wire the Pub/Sub service agent's roles on dead-letter topics and subscriptions.
+        assert (deployer, "roles/pubsub.admin") in project_roles
+        assert (deployer, "roles/pubsub.editor") not in project_roles
         topics = [w[4] for w in words if w[1:4] == ["pubsub", "topics", "create"]]
         assert "validated-records-dev" in topics
         assert "enrichment-complete-dead-letter-dev" in topics

@@ -234,7 +234,8 @@ def test_update_data_reconfigures_without_touching_user_code(
     update(project, "--data", "memory=1Gi", "--data", "cpu=2", "--data", "concurrency=100")
     dry_run = check([*MAKE, "deploy", "ENV=production", "DRY_RUN=1"], project)
     assert "--memory=1Gi --cpu=2 --concurrency=100" in dry_run
-    assert 'THREADS: "100"' in (project / ".deploy" / "production" / "my-function.yaml").read_text()
+    env_file = project / ".deploy" / "production" / "my-function.yaml"
+    assert yaml.safe_load(env_file.read_text())["THREADS"] == "100"
     commit_all(project, "1Gi")
 
     update(
