@@ -7,9 +7,12 @@ v1.0.0 are then updated as users update them, through the copier command line.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
+import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -351,3 +354,79 @@ def test_generated_pre_commit_config_guards_against_conflict_markers(render) -> 
     config = yaml.safe_load((render() / ".pre-commit-config.yaml").read_text())
     hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
     assert "--assume-in-merge" in hooks["check-merge-conflict"]["entry"]
+
+
+# ---------------------------------------------------------------- from the previous release
+
+# v0.4.0, the release before repos of several functions (functions.yaml).
+PREVIOUS_RELEASE = "cb0ab92ecc14ef568ecde65518e259be5b433b28"
+
+
+@pytest.fixture(scope="module")
+def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git repo of this template: v0.4.0 from history, then the work tree as v1.0.0."""
+    repo = tmp_path_factory.mktemp("releases") / "gcf-template"
+    repo.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", PREVIOUS_RELEASE],
+        capture_output=True,
+        check=False,
+    )
+    assert archive.returncode == 0, (
+        f"v0.4.0 ({PREVIOUS_RELEASE}) is not in this clone's history: {archive.stderr.decode()}"
+    )
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(repo, filter="data")
+    check(["git", "init", "--quiet"], repo)
+    commit_and_tag(repo, "v0.4.0")
+    for path in repo.iterdir():
+        if path.name != ".git":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    shutil.copytree(ROOT, repo, ignore=IGNORED, dirs_exist_ok=True)
+    commit_and_tag(repo, "v1.0.0")
+    return repo
+
+
+def test_an_update_from_the_previous_release_keeps_user_code_and_adds_the_manifest(
+    releases: Path, tmp_path: Path
+) -> None:
+    project = copy(releases, tmp_path / "fn", "v0.4.0", "trigger_type=pubsub")
+    assert not (project / "functions.yaml").exists()
+    main_py = project / "main.py"
+    main_py.write_text(main_py.read_text() + "\n# my code\n")
+    edit(project / "env.dev.yaml", '"my-project-id"', '"acme-dev"')
+    commit_all(project, "My changes")
+    mine = main_py.read_text()
+
+    update(project)
+
+    assert main_py.read_text() == mine
+    env = yaml.safe_load((project / "env.dev.yaml").read_text())
+    assert env["GOOGLE_CLOUD_PROJECT"] == "acme-dev"
+    assert "THREADS" not in env, "THREADS is set for each function now"
+    manifest = yaml.safe_load((project / "functions.yaml").read_text())
+    assert manifest == {
+        "functions": {"my-function": {"entry_point": "my_function", "trigger_type": "pubsub"}}
+    }
+    assert "my-function: my_function (pubsub)" in check([*MAKE, "check"], project)
+    check([*MAKE, "test"], project)
+    lines = check([*MAKE, "deploy", "ENV=dev", "DRY_RUN=1"], project).splitlines()
+    assert [line.split()[3] for line in lines] == ["my-function-dev"]
+    assert "--trigger-topic=my-function-topic" in lines[0].split()
+    assert "--project=acme-dev" in lines[0].split()
+
+
+def test_an_update_from_the_previous_release_without_edits_gives_a_fresh_copy(
+    releases: Path, tmp_path: Path
+) -> None:
+    old = copy(releases, tmp_path / "old" / "fn", "v0.4.0", "trigger_type=storage")
+    before = tree(old)
+    update(old)
+    fresh = copy(releases, tmp_path / "fresh" / "fn", "v1.0.0", "trigger_type=storage")
+    # The user's code is never rewritten: it stays as v0.4.0 wrote it; all else is v1.0.0's.
+    user_code = {"main.py", "tests/unit/test_main.py", "tests/integration/test_server.py"}
+    after, new = tree(old), tree(fresh)
+    assert {p: after[p] for p in user_code} == {p: before[p] for p in user_code}
+    assert {p: v for p, v in after.items() if p not in user_code} == {
+        p: v for p, v in new.items() if p not in user_code
+    }
