@@ -88,7 +88,23 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
             "schedule_time_zone": "Europe/Paris",
         },
     ),
+    "pipeline": (
+        "cli",
+        {
+            "preset": "pipeline",
+            "storage_bucket": "acme-orders",
+            "records_topic": "orders",
+            "summary_topic": "order-summaries",
+            "runtime": "python314",
+        },
+    ),
 }
+
+
+def events_folder(answers: dict[str, Any]) -> str:
+    return (
+        "pipeline" if answers.get("preset") == "pipeline" else answers.get("trigger_type", "http")
+    )
 
 
 def cli_value(value: Any) -> str:
@@ -137,11 +153,15 @@ def variant(request: pytest.FixtureRequest, render, cli_render) -> tuple[str, di
     return name, answers, path
 
 
-def test_make_lint_and_test_pass(variant, mypy_cache: dict[str, str]) -> None:
-    """The generated Makefile's lint and test targets pass, in the shared environment."""
+def test_make_check_lint_and_test_pass(variant, mypy_cache: dict[str, str]) -> None:
+    """The generated Makefile's check, lint and test targets pass, in the shared environment."""
     _, _, path = variant
     venv = sys.prefix
-    check(["make", "lint", "test", f"VENV={venv}", "-o", f"{venv}/.installed"], path, **mypy_cache)
+    check(
+        ["make", "check", "lint", "test", f"VENV={venv}", "-o", f"{venv}/.installed"],
+        path,
+        **mypy_cache,
+    )
 
 
 def test_make_lint_fails_on_a_type_error(
@@ -226,8 +246,9 @@ def test_generated_files(variant) -> None:
     ):
         assert required in files, f"{name}: {required} is missing"
     event_dirs = {f.split("/")[1] for f in files if f.startswith("events/")}
-    assert event_dirs == {trigger}, f"{name}: sample events of {event_dirs}"
-    assert ("clients.py" in files) == (trigger in ("storage", "firestore"))
+    assert event_dirs == {events_folder(answers)}, f"{name}: sample events of {event_dirs}"
+    pipeline = answers.get("preset") == "pipeline"
+    assert ("clients.py" in files) == (pipeline or trigger in ("storage", "firestore"))
     environments = answers.get("environments", ["dev", "production"])
     assert {f for f in files if f.startswith("env.")} == {f"env.{e}.yaml" for e in environments}
 
@@ -245,10 +266,16 @@ def test_env_files_hold_string_values(variant) -> None:
 def test_sample_events_are_cloudevents_of_the_trigger(variant) -> None:
     _, answers, path = variant
     trigger = answers.get("trigger_type", "http")
-    samples = sorted((path / "events" / trigger).glob("*.json"))
+    samples = sorted((path / "events" / events_folder(answers)).glob("*.json"))
     assert samples
     for sample in samples:
         document = json.loads(sample.read_text())
+        if answers.get("preset") == "pipeline":
+            assert document["type"] in (
+                "google.cloud.storage.object.v1.finalized",
+                "google.cloud.pubsub.topic.v1.messagePublished",
+            )
+            continue
         if trigger == "http":
             assert document["method"] in ("GET", "POST")
             continue
