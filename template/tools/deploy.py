@@ -10,7 +10,8 @@ production a function is named <name>-<environment>, keeps no instance warm, and
 the repo's own topics are suffixed -<environment> too. The project is
 GOOGLE_CLOUD_PROJECT in env.<environment>.yaml. The manifest is checked first:
 a setting the platform would refuse stops the deploy before anything runs.
-A dry run prints every command, one shell-quoted line each, and needs no gcloud.
+A dry run prints every command, one shell-quoted line each, and needs no gcloud; it
+shows the project number, which only gcloud knows, as PROJECT_NUMBER.
 """
 
 from __future__ import annotations
