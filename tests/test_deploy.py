@@ -220,7 +220,7 @@ def test_pipeline_deploy(render) -> None:
             w[1:5] for w in words if w[1:5] == ["pubsub", "subscriptions", "create", dead_letter]
         ]
         roles = {
-            (w[2], w[4], w[-1])
+            (w[2], w[4], next(x for x in w if x.startswith("--role=")))
             for w in words
             if w[3:4] == ["add-iam-policy-binding"] and "gcp-sa-pubsub" in " ".join(w)
         }

@@ -13,6 +13,10 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tools.manifest import Manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,6 +39,57 @@ class Step:
 
 def gcloud(*args: str) -> tuple[str, ...]:
     return ("gcloud", *args)
+
+
+class Plan:
+    """The commands for one environment's project, in order, each once."""
+
+    def __init__(
+        self, manifest: Manifest, environment: str, project: str, project_number: str
+    ) -> None:
+        self.manifest = manifest
+        self.environment = environment
+        self.project = project
+        self.project_number = project_number
+        self.steps: list[Step] = []
+
+    def add(self, step: Step) -> None:
+        if step not in self.steps:
+            self.steps.append(step)
+
+    def topic(self, topic: str) -> str:
+        """A topic's id in this environment."""
+        return self.manifest.topic(topic, self.environment)
+
+    def create(self, kind: tuple[str, ...], name: str, *flags: str, project: str = "") -> None:
+        """Create a resource unless `describe` finds it."""
+        where = f"--project={project or self.project}"
+        self.add(
+            Step(
+                gcloud(*kind, "create", name, where, *flags),
+                exists=gcloud(*kind, "describe", name, where),
+            )
+        )
+
+    def grant(
+        self, kind: tuple[str, ...], resource: str, member: str, role: str, project: str = ""
+    ) -> None:
+        """Grant a role on one resource (`projects` for the project itself)."""
+        on_project = kind == ("projects",)
+        self.add(
+            Step(
+                gcloud(
+                    *kind,
+                    "add-iam-policy-binding",
+                    resource,
+                    *(() if on_project else (f"--project={project or self.project}",)),
+                    f"--member={member}",
+                    f"--role={role}",
+                    *(("--condition=None",) if on_project else ()),
+                    "--quiet",
+                )
+            )
+        )
 
 
 def run_output(command: tuple[str, ...]) -> str:

@@ -27,51 +27,29 @@ from pathlib import Path
 import yaml
 
 from tools.commands import CommandError as DeployError
-from tools.commands import Step, execute, gcloud, run_output
+from tools.commands import Plan, Step, execute, gcloud, run_output
 from tools.manifest import ROOT, Function, Manifest, ManifestError, load
 
 PROJECT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
 # Where a deploy writes each function's env file: the environment's variables, its THREADS
 # and the topics it publishes to.
 BUILD = ".deploy"
+TOPICS = ("pubsub", "topics")
+SUBSCRIPTIONS = ("pubsub", "subscriptions")
 MIN_RETRY_DELAY = "10s"
 MAX_RETRY_DELAY = "600s"
 
 
-class Plan:
+class Deployment(Plan):
     """The commands that deploy some functions of the manifest to one environment."""
-
-    def __init__(self, manifest: Manifest, environment: str, project: str, project_number: str):
-        self.manifest = manifest
-        self.environment = environment
-        self.project = project
-        self.project_number = project_number
-        self.steps: list[Step] = []
-
-    def add(self, step: Step) -> None:
-        if step not in self.steps:
-            self.steps.append(step)
-
-    def topic(self, topic: str) -> str:
-        return self.manifest.topic(topic, self.environment)
-
-    def create_topic(self, topic: str) -> None:
-        project = f"--project={self.project}"
-        self.add(
-            Step(
-                gcloud("pubsub", "topics", "create", topic, project),
-                exists=gcloud("pubsub", "topics", "describe", topic, project),
-            )
-        )
 
     def function(self, function: Function, env_file: str) -> None:
         name = self.manifest.function_name(function, self.environment)
         for topic in function.publishes.values():
-            self.create_topic(self.topic(topic))
-        if function.trigger_type == "scheduler":
-            self.create_topic(self.topic(function["pubsub_topic"]))
+            self.create(TOPICS, self.topic(topic))
+        if function.trigger_type == "scheduler" or function.push_subscription:
+            self.create(TOPICS, self.topic(function["pubsub_topic"]))
         if function.push_subscription:
-            self.create_topic(self.topic(function["pubsub_topic"]))
             self.dead_letter_topic(function)
         self.add(Step(self.deploy_command(function, name, env_file)))
         if function.trigger_type == "scheduler":
@@ -176,14 +154,8 @@ class Plan:
     def dead_letter_topic(self, f: Function) -> None:
         """The dead-letter topic, with a subscription of its own so that nothing on it is lost."""
         topic = self.topic(f["dead_letter_topic"])
-        self.create_topic(topic)
-        project = f"--project={self.project}"
-        self.add(
-            Step(
-                gcloud("pubsub", "subscriptions", "create", topic, f"--topic={topic}", project),
-                exists=gcloud("pubsub", "subscriptions", "describe", topic, project),
-            )
-        )
+        self.create(TOPICS, topic)
+        self.create(SUBSCRIPTIONS, topic, f"--topic={topic}")
 
     def push_subscription(self, f: Function, name: str) -> None:
         """Pub/Sub pushes each message to the function, retries with backoff, then dead-letters it.
@@ -209,39 +181,16 @@ class Plan:
         )
         self.add(
             Step(
-                gcloud(
-                    "pubsub",
-                    "subscriptions",
-                    "create",
-                    name,
-                    f"--topic={topic}",
-                    *delivery,
-                    project,
-                ),
-                exists=gcloud("pubsub", "subscriptions", "describe", name, project),
-                update=gcloud("pubsub", "subscriptions", "update", name, *delivery, project),
+                gcloud(*SUBSCRIPTIONS, "create", name, project, f"--topic={topic}", *delivery),
+                exists=gcloud(*SUBSCRIPTIONS, "describe", name, project),
+                update=gcloud(*SUBSCRIPTIONS, "update", name, project, *delivery),
             )
         )
         agent = (
             f"serviceAccount:service-{self.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
         )
-        for kind, resource, role in (
-            ("topics", dead_letter, "roles/pubsub.publisher"),
-            ("subscriptions", name, "roles/pubsub.subscriber"),
-        ):
-            self.add(
-                Step(
-                    gcloud(
-                        "pubsub",
-                        kind,
-                        "add-iam-policy-binding",
-                        resource,
-                        project,
-                        f"--member={agent}",
-                        f"--role={role}",
-                    )
-                )
-            )
+        self.grant(TOPICS, dead_letter, agent, "roles/pubsub.publisher")
+        self.grant(SUBSCRIPTIONS, name, agent, "roles/pubsub.subscriber")
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -273,7 +222,7 @@ def write_env_file(
     return path.as_posix()
 
 
-def plan(environment: str, only: str | None, dry_run: bool) -> Plan:
+def plan(environment: str, only: str | None, dry_run: bool) -> Deployment:
     manifest = load()
     if environment not in manifest.environments:
         raise DeployError(
@@ -297,7 +246,7 @@ def plan(environment: str, only: str | None, dry_run: bool) -> Plan:
         number = run_output(
             gcloud("projects", "describe", project, "--format=value(projectNumber)")
         )
-    result = Plan(manifest, environment, project, number)
+    result = Deployment(manifest, environment, project, number)
     for function in functions:
         result.function(function, write_env_file(manifest, function, environment, base))
     return result

@@ -25,7 +25,7 @@ import shutil
 import sys
 
 from tools import rules
-from tools.commands import CommandError, Step, execute, gcloud, run_output
+from tools.commands import CommandError, Plan, Step, execute, gcloud, run_output
 from tools.deploy import PROJECT_ID, read_env_file
 from tools.manifest import ANSWERS, ROOT, Function, Manifest, ManifestError, account_id_base, load
 
@@ -88,52 +88,17 @@ def warm_instance_warnings(manifest: Manifest) -> list[str]:
     ]
 
 
-class Setup:
+class Setup(Plan):
     """The commands that prepare one environment's project for every function of the manifest."""
 
-    def __init__(self, manifest: Manifest, environment: str, project: str, project_number: str):
-        self.manifest = manifest
-        self.environment = environment
-        self.project = project
-        self.number = project_number
+    def __init__(
+        self, manifest: Manifest, environment: str, project: str, project_number: str
+    ) -> None:
+        super().__init__(manifest, environment, project, project_number)
         self.functions = list(manifest.functions.values())
         self.deployer = deployer_account(manifest)
-        self.steps: list[Step] = []
         self.notes: list[str] = []
         self.accounts_seen: set[str] = set()
-
-    def add(self, step: Step) -> None:
-        if step not in self.steps:
-            self.steps.append(step)
-
-    def create(self, kind: tuple[str, ...], name: str, *flags: str, project: str = "") -> None:
-        """Create a resource unless `describe` finds it."""
-        where = f"--project={project or self.project}"
-        self.add(
-            Step(
-                gcloud(*kind, "create", name, where, *flags),
-                exists=gcloud(*kind, "describe", name, where),
-            )
-        )
-
-    def grant(
-        self, kind: tuple[str, ...], resource: str, member: str, role: str, project: str = ""
-    ) -> None:
-        """Grant a role on one resource (`projects` for the project itself)."""
-        self.add(
-            Step(
-                gcloud(
-                    *kind,
-                    "add-iam-policy-binding",
-                    resource,
-                    *(() if kind == ("projects",) else (f"--project={project or self.project}",)),
-                    f"--member={member}",
-                    f"--role={role}",
-                    *(("--condition=None",) if kind == ("projects",) else ()),
-                    "--quiet",
-                )
-            )
-        )
 
     def grant_project(self, account: str, role: str) -> None:
         self.grant(("projects",), self.project, f"serviceAccount:{account}", role)
@@ -267,9 +232,6 @@ class Setup:
 
     # -- resources
 
-    def topic(self, topic: str) -> str:
-        return self.manifest.topic(topic, self.environment)
-
     def resources(self) -> None:
         """Topics, dead-letter topics with a subscription each, and buckets, when missing."""
         for f in self.functions:
@@ -282,9 +244,7 @@ class Setup:
                 dead_letter = self.topic(f["dead_letter_topic"])
                 self.create(("pubsub", "topics"), dead_letter)
                 self.create(("pubsub", "subscriptions"), dead_letter, f"--topic={dead_letter}")
-                agent = (
-                    f"serviceAccount:service-{self.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
-                )
+                agent = f"serviceAccount:service-{self.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
                 self.grant(("pubsub", "topics"), dead_letter, agent, "roles/pubsub.publisher")
             if f.trigger_type == "storage":
                 bucket = f"gs://{f['storage_bucket']}"
@@ -307,7 +267,7 @@ class Setup:
         if any(f.trigger_type == "storage" for f in self.functions):
             # Cloud Storage publishes a bucket's events to Pub/Sub for Eventarc, as its service agent.
             self.add(Step(gcloud("storage", "service-agent", f"--project={self.project}")))
-            agent = f"service-{self.number}@gs-project-accounts.iam.gserviceaccount.com"
+            agent = f"service-{self.project_number}@gs-project-accounts.iam.gserviceaccount.com"
             self.grant_project(agent, "roles/pubsub.publisher")
 
     # -- CI
@@ -320,7 +280,7 @@ class Setup:
         pool = CI_IDENTITY[ci][0]
         name = account_id_base(self.manifest.answers)
         return pool, (
-            f"projects/{self.number}/locations/global/workloadIdentityPools/{pool}/providers/{name}"
+            f"projects/{self.project_number}/locations/global/workloadIdentityPools/{pool}/providers/{name}"
         )
 
     def ci_identity(self) -> None:
@@ -368,7 +328,7 @@ class Setup:
             )
         )
         member = (
-            f"principalSet://iam.googleapis.com/projects/{self.number}/locations/global/"
+            f"principalSet://iam.googleapis.com/projects/{self.project_number}/locations/global/"
             f"workloadIdentityPools/{pool}/attribute.{claim}/{repository}"
         )
         self.grant(
