@@ -426,7 +426,9 @@ def _secret_error(entry: Any, names: set[str], paths: set[str], dirs: dict[str, 
         return f'secrets: an environment variable name cannot contain "="{got(entry)}'
     if not (
         re.fullmatch("[A-Za-z0-9_-]{1,255}", secret_id)
-        or re.fullmatch("projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/secrets/[A-Za-z0-9_-]{1,255}", secret_id)
+        or re.fullmatch(
+            "projects/([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]+)/secrets/[A-Za-z0-9_-]{1,255}", secret_id
+        )
     ):
         return (
             "secrets: the secret id must be 1-255 letters, digits, _ and -, "
