@@ -1,6 +1,7 @@
 """Benchmarks of gcf-template; each prints figures measured in one run.
 
     python3 tasks.py bench copy      copier copy time, this template vs a one-file template
+    python3 tasks.py bench copy-profile  where one copy of this template spends its time
     python3 tasks.py bench suite     wall time of the template's whole test suite
     python3 tasks.py bench serve     `make dev` throughput (wrk) and start-up, vs bare functions-framework
     python3 tasks.py bench startup   only the start-up part of `serve`
@@ -107,6 +108,74 @@ def bench_copy(rounds: int = 15) -> None:
     base = medians["one-file template"]
     print(f"  ratio gcf-template / one-file: {medians['gcf-template'] / base:.2f} (target <= 1.3)")
     print(f"  ratio without the git-init task: {medians['gcf-template --skip-tasks'] / base:.2f}")
+
+
+PROFILE_COPY = """
+import collections, subprocess, sys, time
+import copier
+from jinja2 import environment
+
+compiles = collections.Counter()
+seconds = collections.Counter()
+compile_ = environment.Environment.compile
+
+def timed_compile(self, source, name=None, filename=None, raw=False, defer_init=False):
+    kind = "file templates" if name else (
+        "strings with Jinja" if "{" in str(source) else "strings without Jinja")
+    start = time.perf_counter()
+    try:
+        return compile_(self, source, name, filename, raw, defer_init)
+    finally:
+        compiles[kind] += 1
+        seconds[kind] += time.perf_counter() - start
+
+environment.Environment.compile = timed_compile
+popen = subprocess.Popen.__init__
+processes = collections.Counter()
+
+def counted_popen(self, args, *rest, **options):
+    processes[" ".join(map(str, args[:2])) if isinstance(args, list) else str(args)[:20]] += 1
+    popen(self, args, *rest, **options)
+
+subprocess.Popen.__init__ = counted_popen
+start = time.perf_counter()
+copier.run_copy(sys.argv[1], sys.argv[2], defaults=True, unsafe=True, quiet=True)
+total = time.perf_counter() - start
+print(f"  copier.run_copy in one process: {total:.3f} s (imports excluded)")
+for kind in sorted(compiles):
+    print(f"  Jinja compiles, {kind}: {compiles[kind]} taking {seconds[kind]:.3f} s")
+for command, count in processes.most_common():
+    print(f"  processes: {count} x {command}")
+"""
+
+
+def bench_copy_profile() -> None:
+    """Where one `copier copy --defaults` of this template spends its time."""
+    work = Path(tempfile.mkdtemp(prefix="gcf-bench-"))
+    try:
+        template = this_template(work / "gcf-template")
+        print("copier copy --defaults of gcf-template, one run, by part:")
+        subprocess.run(
+            [sys.executable, "-c", PROFILE_COPY, str(template), str(work / "out")],
+            check=True,
+            env={**os.environ, **GIT_ENV},
+        )
+        out = work / "out-task"  # the same files, not yet in git
+        shutil.copytree(work / "out", out, ignore=shutil.ignore_patterns(".git"))
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, str(ROOT / "hooks" / "post_copy.py")],
+            cwd=out,
+            check=True,
+            env={**os.environ, **GIT_ENV},
+        )
+        print(
+            f"  post-copy git task alone (init, add, commit): {time.perf_counter() - start:.3f} s"
+        )
+        files = sum(1 for p in (work / "out").rglob("*") if p.is_file() and ".git" not in p.parts)
+        print(f"  files written: {files}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def bench_suite() -> None:
@@ -382,6 +451,7 @@ def load_events(repo: Path) -> Any:
 
 BENCHMARKS = {
     "copy": bench_copy,
+    "copy-profile": bench_copy_profile,
     "suite": bench_suite,
     "serve": bench_serve,
     "startup": bench_startup,

@@ -10,23 +10,35 @@ the generated repo is complete either way.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 MESSAGE = "Initial commit from gcf-template"
 BY_HAND = f'git init && git add --all && git commit -m "{MESSAGE}"'
 
 
 def git(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+    # No automatic maintenance after the first commit: it would start one more git process.
+    command = ["git", "-c", "maintenance.auto=false", "-c", "gc.auto=0", *args]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def inside_work_tree() -> bool:
+    """Whether the destination is in a git work tree already (as `git rev-parse` finds one)."""
+    if "GIT_DIR" in os.environ or "GIT_WORK_TREE" in os.environ:
+        return git("rev-parse", "--is-inside-work-tree").stdout.strip() == "true"
+    here = Path.cwd().resolve()
+    return any((folder / ".git").exists() for folder in (here, *here.parents))
 
 
 def main() -> int:
     if shutil.which("git") is None:
         print(f"gcf-template: git is not installed; later run: {BY_HAND}", file=sys.stderr)
         return 0
-    if git("rev-parse", "--is-inside-work-tree").stdout.strip() == "true":
+    if inside_work_tree():
         print(
             "gcf-template: the destination is inside a git repository; commit the new files there."
         )

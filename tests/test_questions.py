@@ -217,7 +217,7 @@ GOOD_ANSWERS: list[tuple[Any, ...]] = [
             "API_KEY=api-key:latest",
             "/etc/secrets/a=s:1",
             "/etc/secrets/b=s:2",
-            "T=projects/p/secrets/t:9",
+            "T=projects/my-project-id/secrets/t:9",
         ],
     ),
     ("trigger_location", "eu"),

@@ -232,17 +232,22 @@ def firestore_database_error(value: str) -> str:
 
 def firestore_document_error(value: str) -> str:
     segments = value.split("/")
-    segment = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}|[^/{}*\s]+")
-    if any(not segment.fullmatch(s) or s in (".", "..") for s in segments):
+    segment = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}|[-A-Za-z0-9_.~%+@]+")
+    if any(
+        not segment.fullmatch(s) or s in (".", "..") or re.fullmatch("__.*__", s) for s in segments
+    ):
         return (
-            "firestore_document: each segment must be a collection or document id, or a "
-            f"{{wildcard}} such as {{userId}}, separated by single slashes{got(value)}"
+            "firestore_document: each segment must be an id of letters, digits and - _ . ~ % + @ "
+            "(not . or .. or __id__), or a {wildcard} such as {userId}, separated by single "
+            f"slashes{got(value)}"
         )
     if len(segments) % 2:
         return (
             "firestore_document: must name documents, so an even number of segments such as "
             f"users/{{userId}} or users/{{userId}}/orders/{{orderId}}{got(value)}"
         )
+    if len(value) > 1500:
+        return f"firestore_document: must be at most 1500 characters{got(value)}"
     return ""
 
 
@@ -294,7 +299,12 @@ def _cron_item_ok(item: str, low: int, high: int, names: tuple[str, ...]) -> boo
 
 
 def cron_error(value: str) -> str:
-    fields = value.split()
+    fields = [field for field in value.split(" ") if field]
+    if re.search("[^-0-9A-Za-z*/, ]", value):
+        return (
+            "schedule: must be a cron expression of digits, letters, * / , - and spaces, "
+            f'such as "0 * * * *"{got(value)}'
+        )
     if len(fields) != 5:
         return (
             "schedule: must be a cron expression with 5 fields (minute hour day-of-month month "
@@ -416,7 +426,9 @@ def _secret_error(entry: Any, names: set[str], paths: set[str], dirs: dict[str, 
         return f'secrets: an environment variable name cannot contain "="{got(entry)}'
     if not (
         re.fullmatch("[A-Za-z0-9_-]{1,255}", secret_id)
-        or re.fullmatch("projects/[^/]+/secrets/[A-Za-z0-9_-]{1,255}", secret_id)
+        or re.fullmatch(
+            "projects/([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]+)/secrets/[A-Za-z0-9_-]{1,255}", secret_id
+        )
     ):
         return (
             "secrets: the secret id must be 1-255 letters, digits, _ and -, "
