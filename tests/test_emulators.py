@@ -85,7 +85,7 @@ def listening(port: int) -> bool:
 class Dev:
     """`make dev` in a copy of a generated repo, in a session of its own (as a terminal runs it)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, **env: str) -> None:
         self.path = path
         self.port, pubsub, storage = free_port(), free_port(), free_port()
         self.ports = {"pubsub": pubsub, "storage": storage}
@@ -97,6 +97,7 @@ class Dev:
             "STORAGE_PORT": str(storage),
             "PUBSUB_MIN_RETRY_DELAY": "1s",
             "PUBSUB_MAX_RETRY_DELAY": "1s",
+            **env,
         }
         self.env.pop("PUBSUB_EMULATOR_HOST", None)
         self.env.pop("STORAGE_EMULATOR_HOST", None)
@@ -120,8 +121,10 @@ class Dev:
     def line(self, text: str, timeout: float = 60) -> str:
         """The first output line that contains `text`, waiting for it."""
         found = eventually(
-            lambda: next((line for line in self.output if text in line), None)
-            or (self.process.poll() is not None and f"exited: {self.log()}"),
+            lambda: (
+                next((line for line in self.output if text in line), None)
+                or (self.process.poll() is not None and f"exited: {self.log()}")
+            ),
             timeout,
             f"{text!r} in the output of make dev",
         )
@@ -145,7 +148,10 @@ class Dev:
     def pids(self) -> dict[str, int]:
         """The emulators' process ids, as `make dev` reports them once they are ready."""
         found = {}
-        for name, marker in (("pubsub", "Pub/Sub emulator (pid "), ("storage", "Storage emulator (pid ")):
+        for name, marker in (
+            ("pubsub", "Pub/Sub emulator (pid "),
+            ("storage", "Storage emulator (pid "),
+        ):
             line = next((x for x in self.output if marker in x), None)
             if line:
                 found[name] = int(line.split(marker)[1].split(")")[0])
@@ -293,7 +299,10 @@ def test_sigterm_stops_the_emulators(pipeline: Dev) -> None:
 
 @pytest.mark.parametrize(
     ("trigger", "topic", "logged"),
-    [("pubsub", "my-function-topic", "Received message"), ("scheduler", "my-function-ticks", "Scheduled run")],
+    [
+        ("pubsub", "my-function-topic", "Received message"),
+        ("scheduler", "my-function-ticks", "Scheduled run"),
+    ],
 )
 def test_a_published_message_reaches_the_function(
     trigger: str, topic: str, logged: str, render, tmp_path_factory: pytest.TempPathFactory
@@ -305,6 +314,22 @@ def test_a_published_message_reaches_the_function(
         assert_stops_cleanly(dev, signal.SIGINT)  # Ctrl-C
     finally:
         dev.stop(signal.SIGKILL)
+
+
+def test_without_the_emulator_every_function_is_served_and_the_install_is_named(
+    render, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = tmp_path_factory.mktemp("no-emulator") / "fn"
+    shutil.copytree(render(trigger_type="pubsub"), path)
+    dev = Dev(path, CLOUDSDK_ROOT_DIR=str(path / "no-sdk"))
+    try:
+        said = dev.line("no Pub/Sub emulator")
+        assert "gcloud components install pubsub-emulator" in said
+        dev.line("serving /my_function (cloudevent)")
+        eventually(lambda: listening(dev.port), what="the server")
+    finally:
+        dev.stop()
+    assert "Traceback" not in dev.log()
 
 
 def test_the_cron_matcher_follows_unix_cron(render) -> None:
@@ -321,5 +346,7 @@ assert not cron_matches("5 9 * * *", monday_9)
 assert cron_matches("0 9 * nov 7", datetime(2026, 11, 22, 9, 0))  # 7 is Sunday too
 """
     path = render(trigger_type="scheduler")
-    result = subprocess.run([sys.executable, "-c", checks], cwd=path, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", checks], cwd=path, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr

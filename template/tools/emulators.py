@@ -217,7 +217,9 @@ def publish(host: str, project: str, topic: str, data: bytes, attributes: dict[s
     message: dict[str, Any] = {"data": base64.b64encode(data).decode()}
     if attributes:
         message["attributes"] = attributes
-    answer = call(host, "POST", f"/v1/projects/{project}/topics/{topic}:publish", {"messages": [message]})
+    answer = call(
+        host, "POST", f"/v1/projects/{project}/topics/{topic}:publish", {"messages": [message]}
+    )
     return str(answer["messageIds"][0])
 
 
@@ -236,7 +238,9 @@ def pubsub_command(port: int) -> list[str] | None:
     if not gcloud or not java:
         return None
     sdk = Path(os.environ.get("CLOUDSDK_ROOT_DIR") or Path(gcloud).resolve().parents[1])
-    jars = sorted((sdk / "platform" / "pubsub-emulator" / "lib").glob("cloud-pubsub-emulator-*.jar"))
+    jars = sorted(
+        (sdk / "platform" / "pubsub-emulator" / "lib").glob("cloud-pubsub-emulator-*.jar")
+    )
     if not jars:
         return None
     fast_start = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
@@ -266,7 +270,7 @@ class Process:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - no other thread forks here
+                preexec_fn=_die_with_parent,
             )
 
     @property
@@ -299,7 +303,10 @@ class Process:
 
 CRON_NAMES = {
     name: number
-    for names, first in (("jan feb mar apr may jun jul aug sep oct nov dec", 1), ("sun mon tue wed thu fri sat", 0))
+    for names, first in (
+        ("jan feb mar apr may jun jul aug sep oct nov dec", 1),
+        ("sun mon tue wed thu fri sat", 0),
+    )
     for number, name in enumerate(names.split(), first)
 }
 
@@ -328,10 +335,8 @@ def cron_matches(schedule: str, moment: datetime) -> bool:
     weekdays = {d % 7 for d in cron_field(weekday, 0, 7)}
     day_ok = moment.day in days
     weekday_ok = moment.isoweekday() % 7 in weekdays
-    if day != "*" and weekday != "*":
-        on_day = day_ok or weekday_ok
-    else:
-        on_day = day_ok and weekday_ok
+    either = day != "*" and weekday != "*"  # both restricted: either one may match
+    on_day = (day_ok or weekday_ok) if either else (day_ok and weekday_ok)
     return (
         moment.minute in cron_field(minute, 0, 59)
         and moment.hour in cron_field(hour, 0, 23)
@@ -340,7 +345,9 @@ def cron_matches(schedule: str, moment: datetime) -> bool:
     )
 
 
-def run_jobs(host: str, project: str, jobs: list[tuple[Function, str]], stopped: threading.Event) -> None:
+def run_jobs(
+    host: str, project: str, jobs: list[tuple[Function, str]], stopped: threading.Event
+) -> None:
     """Publish each scheduler function's message `{"job": name}` on its schedule."""
     while not stopped.wait(60 - time.time() % 60 + 0.01):
         for f, topic in jobs:
@@ -409,7 +416,9 @@ class Emulators:
         except OSError as error:
             say(f"could not wire the {process.name}: {error}; its output is in {process.log}")
             return
-        say(f"{process.name} (pid {process.process.pid}) on {process.host}, ready in {seconds:.1f}s; log: {process.log}")
+        say(
+            f"{process.name} (pid {process.process.pid}) on {process.host}, ready in {seconds:.1f}s; log: {process.log}"
+        )
         for line in self.describe(process):
             say(f"  {line}")
         jobs = [
@@ -443,8 +452,16 @@ class Emulators:
         for f in self.manifest.functions.values():
             if f.trigger_type == "scheduler":
                 topic = self.manifest.topic(f["pubsub_topic"], self.environment)
-                lines.append(f"job {f.name} ({f['schedule']}, {f['schedule_time_zone']}) -> {topic}")
-        publishes = sorted({self.manifest.topic(t, self.environment) for f in self.manifest.functions.values() for t in f.publishes.values()})
+                lines.append(
+                    f"job {f.name} ({f['schedule']}, {f['schedule_time_zone']}) -> {topic}"
+                )
+        publishes = sorted(
+            {
+                self.manifest.topic(t, self.environment)
+                for f in self.manifest.functions.values()
+                for t in f.publishes.values()
+            }
+        )
         if publishes:
             lines.append(f"functions publish to {', '.join(publishes)}")
         lines.append("make publish TOPIC=... DATA=...; make dead-letters")
@@ -497,7 +514,9 @@ def command_publish(args: argparse.Namespace) -> None:
     known = wiring(manifest, environment, project_id, port).topics
     topic = args.topic if args.topic in known else manifest.topic(args.topic, environment)
     if topic not in known:
-        raise SystemExit(f"TOPIC: no topic {args.topic!r} in functions.yaml; topics: {', '.join(known)}")
+        raise SystemExit(
+            f"TOPIC: no topic {args.topic!r} in functions.yaml; topics: {', '.join(known)}"
+        )
     data = Path(args.data[1:]).read_bytes() if args.data.startswith("@") else args.data.encode()
     attributes = dict(pair.split("=", 1) for pair in args.attr)
     try:
@@ -531,7 +550,9 @@ def command_upload(args: argparse.Namespace) -> None:
         with urllib.request.urlopen(request, timeout=30) as response:
             stored = json.loads(response.read())
     except urllib.error.HTTPError as error:
-        raise SystemExit(f"the Cloud Storage emulator refused {name}: {error.read().decode()}") from None
+        raise SystemExit(
+            f"the Cloud Storage emulator refused {name}: {error.read().decode()}"
+        ) from None
     except OSError:
         raise _unreachable("Cloud Storage emulator", host) from None
     print(f"stored gs://{bucket}/{name} (generation {stored.get('generation')})")
@@ -554,7 +575,9 @@ def command_dead_letters(_args: argparse.Namespace) -> None:
     for s in dead_letters:
         path = f"/v1/projects/{project_id}/subscriptions/{s.name}"
         try:
-            received = call(host, "POST", f"{path}:pull", {"maxMessages": 1000, "returnImmediately": True})
+            received = call(
+                host, "POST", f"{path}:pull", {"maxMessages": 1000, "returnImmediately": True}
+            )
         except OSError:
             raise _unreachable("Pub/Sub emulator", host) from None
         messages = received.get("receivedMessages", [])
@@ -562,26 +585,45 @@ def command_dead_letters(_args: argparse.Namespace) -> None:
         for item in messages:
             message = item["message"]
             data = base64.b64decode(message.get("data", "")).decode(errors="replace")
-            print(json.dumps({"messageId": message.get("messageId"), "data": data, "attributes": message.get("attributes", {})}))
+            print(
+                json.dumps(
+                    {
+                        "messageId": message.get("messageId"),
+                        "data": data,
+                        "attributes": message.get("attributes", {}),
+                    }
+                )
+            )
         if messages:  # left on the topic: shown again next time
             ack_ids = [item["ackId"] for item in messages]
-            call(host, "POST", f"{path}:modifyAckDeadline", {"ackIds": ack_ids, "ackDeadlineSeconds": 0})
+            call(
+                host,
+                "POST",
+                f"{path}:modifyAckDeadline",
+                {"ackIds": ack_ids, "ackDeadlineSeconds": 0},
+            )
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tools.emulators", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.emulators", description=__doc__.split("\n\n")[0]
+    )
     commands = parser.add_subparsers(required=True)
     publish_parser = commands.add_parser("publish", help="publish a message to a local topic")
     publish_parser.add_argument("topic", help="a topic of functions.yaml (its name or local id)")
     publish_parser.add_argument("data", help="the message data, or @FILE")
     publish_parser.add_argument("--attr", action="append", default=[], help="an attribute k=v")
     publish_parser.set_defaults(run=command_publish)
-    upload_parser = commands.add_parser("upload", help="store a file and deliver its finalized event")
+    upload_parser = commands.add_parser(
+        "upload", help="store a file and deliver its finalized event"
+    )
     upload_parser.add_argument("file")
     upload_parser.add_argument("--bucket", default="")
     upload_parser.add_argument("--name", default="", help="the object name (default: the file's)")
     upload_parser.set_defaults(run=command_upload)
-    dead_parser = commands.add_parser("dead-letters", help="show what reached each dead-letter topic")
+    dead_parser = commands.add_parser(
+        "dead-letters", help="show what reached each dead-letter topic"
+    )
     dead_parser.set_defaults(run=command_dead_letters)
     args = parser.parse_args(argv)
     for pair in getattr(args, "attr", []):
