@@ -41,8 +41,9 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -139,38 +140,34 @@ def wiring(manifest: Manifest, environment: str, project: str, port: int) -> Wir
         topic = manifest.topic(f["pubsub_topic"], environment)
         topics.add(topic)
         name = manifest.function_name(f, environment)
-        push = {
-            "topic": topic,
-            "function": f.entry_point,
-            "endpoint": f"http://127.0.0.1:{port}/{f.entry_point}/projects/{project}/topics/{topic}",
-            "ack_deadline": min(600, max(10, int(f["timeout"] or 60))),
-        }
+        push = Subscription(
+            name,
+            topic,
+            f.entry_point,
+            f"http://127.0.0.1:{port}/{f.entry_point}/projects/{project}/topics/{topic}",
+            ack_deadline=min(600, max(10, int(f["timeout"] or 60))),
+            retry=True,
+        )
         if f.push_subscription:  # the repo's own push subscription, as tools/deploy.py makes it
             dead_letter = manifest.topic(f["dead_letter_topic"], environment)
+            attempts = int(f["max_delivery_attempts"])
             subscriptions.append(
-                Subscription(
-                    name,
-                    **push,
-                    dead_letter_topic=dead_letter,
-                    max_delivery_attempts=int(f["max_delivery_attempts"]),
-                    retry=True,
-                )
+                replace(push, dead_letter_topic=dead_letter, max_delivery_attempts=attempts)
             )
             subscriptions.append(Subscription(dead_letter, dead_letter))
         elif f["retry_on_failure"]:  # Eventarc retries with backoff (for up to a day)
-            subscriptions.append(Subscription(f"eventarc-{name}", **push, retry=True))
+            subscriptions.append(replace(push, name=f"eventarc-{name}"))
         else:
             # Eventarc drops a failed event; the emulator cannot, so after its fewest
             # attempts the message is parked on a local topic that `make dead-letters` shows.
             dropped = f"{name}-dropped"
             topics.add(dropped)
             subscriptions.append(
-                Subscription(
-                    f"eventarc-{name}",
-                    **push,
+                replace(
+                    push,
+                    name=f"eventarc-{name}",
                     dead_letter_topic=dropped,
                     max_delivery_attempts=LEAST_ATTEMPTS,
-                    retry=True,
                     note="dropped in production (no retry_on_failure)",
                 )
             )
@@ -311,6 +308,10 @@ CRON_NAMES = {
 }
 
 
+def cron_value(token: str) -> int:
+    return CRON_NAMES[token] if token in CRON_NAMES else int(token)
+
+
 def cron_field(field: str, low: int, high: int) -> set[int]:
     """The values a unix-cron field allows (`*`, `a-b`, `*/n`, `a-b/n`, lists, month and day names)."""
     values: set[int] = set()
@@ -320,11 +321,9 @@ def cron_field(field: str, low: int, high: int) -> set[int]:
             first, last = low, high
         else:
             start, _, end = span.partition("-")
-            first = CRON_NAMES.get(start) if start in CRON_NAMES else int(start)
-            last = (CRON_NAMES.get(end) if end in CRON_NAMES else int(end)) if end else first
-            if step and not end:
-                last = high
-        values.update(range(int(first or 0), int(last or 0) + 1, int(step or 1)))
+            first = cron_value(start)
+            last = cron_value(end) if end else high if step else first
+        values.update(range(first, last + 1, int(step or 1)))
     return values
 
 
@@ -541,7 +540,7 @@ def command_upload(args: argparse.Namespace) -> None:
     name = args.name or path.name
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     request = urllib.request.Request(
-        f"http://{host}/upload/storage/v1/b/{bucket}/o?uploadType=media&name={urllib.request.quote(name, safe='')}",
+        f"http://{host}/upload/storage/v1/b/{bucket}/o?uploadType=media&name={urllib.parse.quote(name, safe='')}",
         data=path.read_bytes(),
         method="POST",
         headers={"Content-Type": content_type},
