@@ -35,8 +35,6 @@ from functions_framework import _function_registry
 from functions_framework._http import create_server
 from werkzeug.wrappers import Response
 
-from tools import emulators
-
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "main.py"
 MANIFEST = ROOT / "functions.yaml"
@@ -335,6 +333,8 @@ def main() -> None:
         Watcher(functions, environment).start()
 
     # Pub/Sub and Cloud Storage emulators, wired from functions.yaml, start meanwhile.
+    from tools import emulators
+
     local = emulators.start(environment, port)
     try:
         create_server(root, False, post_worker_init=watch).run(host, port)
