@@ -6,6 +6,7 @@
     python3 tasks.py bench serve     `make dev` throughput (wrk) and start-up, vs bare functions-framework
     python3 tasks.py bench startup   only the start-up part of `serve`
     python3 tasks.py bench install   `make install` from nothing with a warm cache, uv vs pip
+    python3 tasks.py bench pipeline  `make dev` with its emulators: start to a first pipeline run, per-hop latency
     python3 tasks.py bench           all of them
 
 Timings on a shared machine are noisy: every comparison alternates its two
@@ -18,11 +19,13 @@ import importlib.util
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -440,6 +443,103 @@ def bench_install(rounds: int = 5) -> None:
     print(f"  ratio pip / uv: {medians['pip'] / medians['uv']:.1f} ({version.stdout.strip()})")
 
 
+# ---------------------------------------------------------------- make dev with emulators
+
+
+class EmulatedDev:
+    """`make dev` of a pipeline repo in a session of its own; each output line with its arrival time."""
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "PORT": str(self.port),
+            "PUBSUB_PORT": str(free_port()),
+            "STORAGE_PORT": str(free_port()),
+        }
+        self.lines: list[tuple[float, str]] = []
+        self.started = time.monotonic()
+        make = ["make", f"VENV={sys.prefix}", "-o", f"{sys.prefix}/.installed"]
+        self.process = subprocess.Popen(
+            [*make, "dev"],
+            cwd=repo,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append((time.monotonic(), line))
+
+    def when(self, text: str, after: float = 0, timeout: float = 60) -> float:
+        """The arrival time of the first line after `after` that contains `text`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [t for t, line in list(self.lines) if text in line and t >= after]
+            if found:
+                return found[0]
+            time.sleep(0.005)
+        raise TimeoutError(f"no {text!r} in make dev's output")
+
+    def upload(self, name: str) -> None:
+        args = [sys.executable, "-m", "tools.emulators", "upload", "events/pipeline/orders.csv"]
+        subprocess.run(
+            [*args, "--name", name], cwd=self.repo, env=self.env, check=True, capture_output=True
+        )
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=20)
+
+
+def bench_pipeline(rounds: int = 5, uploads: int = 10) -> None:
+    """Seconds from `make dev` to the first pipeline run of an upload, and per-hop latency."""
+    work = Path(tempfile.mkdtemp(prefix="gcf-bench-pipeline-"))
+    repo = render(work, "pipeline", preset="pipeline")
+    first_runs, ready, hops = [], [], {"validate -> enrich": [], "enrich -> notify": []}
+    try:
+        for round_ in range(rounds):
+            dev = EmulatedDev(repo)
+            try:
+                ready.append(dev.when("Pub/Sub emulator (pid") - dev.started)
+                dev.when("Cloud Storage emulator (pid")
+                dev.upload("first.csv")
+                first_runs.append(dev.when("Sent the summary") - dev.started)
+                if round_ == 0:  # per-hop latency, upload after upload on one server
+                    for number in range(uploads):
+                        before = time.monotonic()
+                        dev.upload(f"upload-{number}.csv")
+                        published = dev.when("Published 3 valid records", before)
+                        stored = dev.when("Stored 3 records", published)
+                        sent = dev.when("Sent the summary", stored)
+                        hops["validate -> enrich"].append(stored - published)
+                        hops["enrich -> notify"].append(sent - stored)
+            finally:
+                dev.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"make dev of a pipeline repo with its emulators, {rounds} starts (median, min-max):")
+    for name, values in (
+        ("Pub/Sub emulator wired", ready),
+        ("first pipeline run of orders.csv", first_runs),
+    ):
+        print(
+            f"  {name:34} {statistics.median(values):6.2f} s  ({min(values):.2f}-{max(values):.2f})"
+        )
+    print(
+        f"Per hop through the Pub/Sub emulator, {uploads} uploads (median, min-max), log line to log line:"
+    )
+    for name, values in hops.items():
+        median = statistics.median(values) * 1000
+        print(f"  {name:34} {median:6.0f} ms  ({min(values) * 1000:.0f}-{max(values) * 1000:.0f})")
+
+
 def load_events(repo: Path) -> Any:
     spec = importlib.util.spec_from_file_location(
         f"bench_events_{repo.name}", repo / "tools" / "events.py"
@@ -456,6 +556,7 @@ BENCHMARKS = {
     "serve": bench_serve,
     "startup": bench_startup,
     "install": bench_install,
+    "pipeline": bench_pipeline,
 }
 
 

@@ -10,8 +10,10 @@ as HTTP is served too, and so is a function main.py registers that functions.yam
 lacks (with a warning: `make check` reports it). GET / lists the functions. The
 variables of env.<ENV>.yaml (ENV=dev by default) are set as they are when
 deployed, and secrets come from the git-ignored .secrets.yaml under their
-production names. A change to a .py file, the env file or .secrets.yaml reloads
-the functions in place; while main.py is broken, requests get its error.
+production names. The emulators the functions need (Pub/Sub, Cloud Storage:
+tools/emulators.py) start beside them, wired from functions.yaml, and stop with
+the server. A change to a .py file, the env file or .secrets.yaml reloads the
+functions in place; while main.py is broken, requests get its error.
 """
 
 from __future__ import annotations
@@ -330,7 +332,15 @@ def main() -> None:
     def watch(_worker: object) -> None:
         Watcher(functions, environment).start()
 
-    create_server(root, False, post_worker_init=watch).run(host, port)
+    # Pub/Sub and Cloud Storage emulators, wired from functions.yaml, start meanwhile.
+    from tools import emulators
+
+    local = emulators.start(environment, port)
+    try:
+        create_server(root, False, post_worker_init=watch).run(host, port)
+    finally:
+        if local:
+            local.stop()
 
 
 if __name__ == "__main__":
