@@ -16,6 +16,7 @@ the functions in place; while main.py is broken, requests get its error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -23,7 +24,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -330,7 +331,25 @@ def main() -> None:
     def watch(_worker: object) -> None:
         Watcher(functions, environment).start()
 
-    create_server(root, False, post_worker_init=watch).run(host, port)
+    with local_database():
+        create_server(root, False, post_worker_init=watch).run(host, port)
+
+
+@contextlib.contextmanager
+def local_database() -> Iterator[None]:
+    """A repo with schema.sql gets a PostgreSQL for as long as it serves (tools/postgres.py)."""
+    from tools import postgres
+
+    if not postgres.SCHEMA.exists():
+        yield
+        return
+    try:
+        with postgres.database() as url:
+            os.environ["DATABASE_URL"] = url
+            say(f"PostgreSQL at {url}")
+            yield
+    except postgres.PostgresError as error:
+        raise SystemExit(f"devserver: {error}") from None
 
 
 if __name__ == "__main__":
