@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -130,8 +131,13 @@ class Server:
 
 
 @contextlib.contextmanager
-def database(schema: Path = SCHEMA) -> Iterator[str]:
-    """The URL of a PostgreSQL with the schema applied; a server started here is stopped after."""
+def database(schema: Path = SCHEMA, fresh: bool = False) -> Iterator[str]:
+    """The URL of a PostgreSQL with the schema applied; a server started here is stopped after.
+
+    With `fresh`, the URL is that of a new, empty database on that server, dropped after:
+    the tests start from nothing each run, also on a DATABASE_URL that outlives them
+    (whose user then needs the right to create databases).
+    """
     url = os.environ.get("DATABASE_URL")
     server = None
     if not url:
@@ -145,11 +151,31 @@ def database(schema: Path = SCHEMA) -> Iterator[str]:
         server = Server(bin_dir).start()
         url = server.url
     try:
-        apply_schema(url, schema)
-        yield url
+        with _fresh(url) if fresh else contextlib.nullcontext(url) as target:
+            apply_schema(target, schema)
+            yield target
     finally:
         if server is not None:
             server.stop()
+
+
+@contextlib.contextmanager
+def _fresh(url: str) -> Iterator[str]:
+    """A new database on the server of `url`, dropped (with its connections) after."""
+    import sqlalchemy
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(
+        url, poolclass=sqlalchemy.NullPool, isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {name}")
+        yield sqlalchemy.make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
 
 
 def main() -> int:
