@@ -463,7 +463,7 @@ def bench_database(rounds: int = 3, seconds: int = 8, concurrency: int = 80) -> 
         shutil.rmtree(work, ignore_errors=True)
     print(
         f"A database read (GET ?name=bench) under wrk -t2 -c{concurrency} -d{seconds}s, "
-        f"THREADS={concurrency}, local PostgreSQL {postgres.binaries().parts[-2] if postgres.binaries() else ''}, "
+        f"THREADS={concurrency}, local PostgreSQL ({postgres.binaries()}), "
         f"{rounds} runs each (median req/s; server connections at once, max seen in "
         "pg_stat_activity; connections opened during the run):"
     )

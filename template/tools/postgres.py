@@ -41,7 +41,7 @@ def binaries() -> Path | None:
     """The folder of initdb and pg_ctl: on PATH, else the newest Debian/Ubuntu install."""
     found = shutil.which("pg_ctl")
     if found and shutil.which("initdb"):
-        return Path(found).parent
+        return Path(found).resolve().parent
     versions = sorted(
         Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
         key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0,
