@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -282,3 +283,41 @@ def test_deploy_and_setup_carry_the_connection(repos: dict[str, Path], variant: 
         assert "roles/cloudsql.instanceUser" in roles
         assert any(x.startswith("gcloud sql users create ") for x in setup)
     assert parse_errors([line, *setup], path) == []
+
+
+def test_make_dev_serves_with_a_postgresql_it_stops_on_exit(repos: dict[str, Path]) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tools.devserver"],
+        cwd=repos["password"],
+        env={**env, "PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until_listening(port)
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/my_function",
+            data=json.dumps({"name": "Dev"}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as response:
+            assert json.loads(response.read()) == {"message": "Hello, Dev!", "greetings": 1}
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, errors = server.communicate(timeout=30)
+    socket_path = re.search(r"unix_sock=(\S+)", errors)
+    assert socket_path, errors
+    assert not Path(socket_path[1]).parents[1].exists(), "the server's directory is left behind"
+
+
+@pytest.mark.parametrize("provider", ["gitlab_ci", "cloud_build"])
+def test_ci_of_other_providers_installs_postgresql(render, provider: str) -> None:
+    path = render(**COMMON, ci_provider=provider)
+    name = ".gitlab-ci.yml" if provider == "gitlab_ci" else "cloudbuild.yaml"
+    text = (path / name).read_text()
+    yaml.safe_load(text)
+    assert "apt-get install -qq -y --no-install-recommends postgresql" in text
+    assert text.index("postgresql") < text.index("make install check lint test")
