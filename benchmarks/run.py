@@ -7,6 +7,7 @@
     python3 tasks.py bench startup   only the start-up part of `serve`
     python3 tasks.py bench install   `make install` from nothing with a warm cache, uv vs pip
     python3 tasks.py bench pipeline  `make dev` with its emulators: start to a first pipeline run, per-hop latency
+    python3 tasks.py bench database  a database read under wrk: the generated pool vs a connection per request
     python3 tasks.py bench           all of them
 
 Timings on a shared machine are noisy: every comparison alternates its two
@@ -247,7 +248,9 @@ def with_wait(repo: Path, seconds: float) -> Path:
 class Server:
     """A server process on a free port: the generated `make dev`, or bare functions-framework."""
 
-    def __init__(self, repo: Path, bare: bool, threads: str | None = None) -> None:
+    def __init__(
+        self, repo: Path, bare: bool, threads: str | None = None, target: str = "hello"
+    ) -> None:
         self.port = free_port()
         # As on a developer's machine, Python keeps the bytecode of the repo's modules after
         # the first start (some machines set PYTHONDONTWRITEBYTECODE for every process).
@@ -261,7 +264,7 @@ class Server:
                 "-m",
                 "functions_framework",
                 "--target",
-                "hello",
+                target,
                 "--host",
                 "127.0.0.1",
             ]
@@ -540,13 +543,120 @@ def bench_pipeline(rounds: int = 5, uploads: int = 10) -> None:
         print(f"  {name:34} {median:6.0f} ms  ({min(values) * 1000:.0f}-{max(values) * 1000:.0f})")
 
 
-def load_events(repo: Path) -> Any:
-    spec = importlib.util.spec_from_file_location(
-        f"bench_events_{repo.name}", repo / "tools" / "events.py"
+# What turns the generated database.py into one that opens a connection per request:
+# a later pool_options wins, since the engine is created at first use.
+CONNECTION_PER_REQUEST = """
+
+def pool_options() -> dict[str, Any]:
+    return {"poolclass": sqlalchemy.NullPool}
+"""
+# Connections to the function's database at this moment, and sessions started since the server began.
+ACTIVITY = (
+    "SELECT count(*) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+)
+SESSIONS = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+
+
+def bench_database(rounds: int = 3, seconds: int = 8, concurrency: int = 80) -> None:
+    """The generated HTTP function reading a row under wrk at its concurrency, against a local
+    PostgreSQL: its pool (pool_size = THREADS, max_overflow 2) vs a connection per request."""
+    if shutil.which("wrk") is None:
+        print("bench database needs wrk (apt-get install wrk)", file=sys.stderr)
+        return
+    import threading
+
+    import sqlalchemy
+
+    work = Path(tempfile.mkdtemp(prefix="gcf-bench-database-"))
+    answers = {"database": "cloudsql_postgres", "max_instances": "1", "database_auth": "iam"}
+    pooled = render(work, "pooled", **answers)
+    per_request = render(work, "per-request", **answers)
+    with (per_request / "database.py").open("a") as file:
+        file.write(CONNECTION_PER_REQUEST)
+    postgres = load_module(pooled / "tools" / "postgres.py", "bench_postgres")
+    try:
+        with postgres.database(pooled / "schema.sql") as url:
+            os.environ["DATABASE_URL"] = url
+            monitor = sqlalchemy.create_engine(
+                url, poolclass=sqlalchemy.NullPool, isolation_level="AUTOCOMMIT"
+            )
+            with monitor.connect() as db:
+                db.execute(
+                    sqlalchemy.text("INSERT INTO greetings (name, count) VALUES ('bench', 1)")
+                )
+            figures: dict[str, list[tuple[int, int]]] = {"pooled": [], "per request": []}
+
+            def load(name: str, repo: Path) -> Callable[[int], float]:
+                def measure(_: int) -> float:
+                    server = Server(repo, True, str(concurrency), target="my_function")
+                    done = threading.Event()
+                    most = [0]
+
+                    def sample() -> None:
+                        with monitor.connect() as db:
+                            while not done.is_set():
+                                most[0] = max(
+                                    most[0], db.execute(sqlalchemy.text(ACTIVITY)).scalar_one()
+                                )
+                                time.sleep(0.01)
+
+                    try:
+                        server.first_response(lambda url: http_ok(url + "?name=bench"))
+                        with monitor.connect() as db:
+                            before = db.execute(sqlalchemy.text(SESSIONS)).scalar_one()
+                        sampler = threading.Thread(target=sample)
+                        sampler.start()
+                        try:
+                            rps = wrk(server.url + "?name=bench", seconds, concurrency)
+                        finally:
+                            done.set()
+                            sampler.join()
+                    finally:
+                        server.stop()
+                    time.sleep(1)  # the server counts sessions when they report their stats
+                    with monitor.connect() as db:
+                        opened = db.execute(sqlalchemy.text(SESSIONS)).scalar_one() - before - 2
+                    figures[name].append((most[0], opened))
+                    return rps
+
+                return measure
+
+            rps = alternate(
+                {"pooled": load("pooled", pooled), "per request": load("per request", per_request)},
+                rounds,
+            )
+            monitor.dispose()
+    finally:
+        os.environ.pop("DATABASE_URL", None)
+        shutil.rmtree(work, ignore_errors=True)
+    print(
+        f"A database read (GET ?name=bench) under wrk -t2 -c{concurrency} -d{seconds}s, "
+        f"THREADS={concurrency}, local PostgreSQL ({postgres.binaries()}), "
+        f"{rounds} runs each (median req/s; server connections at once, max seen in "
+        "pg_stat_activity; connections opened during the run):"
     )
+    for name, values in rps.items():
+        at_once = max(m for m, _ in figures[name])
+        opened = statistics.median(o for _, o in figures[name])
+        print(
+            f"  {name:12} {statistics.median(values):8.1f} req/s   at once <= {at_once:3}   "
+            f"opened {opened:8.0f}"
+        )
+    print(
+        f"  pooled / per request: {statistics.median(rps['pooled']) / statistics.median(rps['per request']):.1f}x"
+    )
+
+
+def load_module(path: Path, name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_events(repo: Path) -> Any:
+    return load_module(repo / "tools" / "events.py", f"bench_events_{repo.name}")
 
 
 BENCHMARKS = {
@@ -557,6 +667,7 @@ BENCHMARKS = {
     "startup": bench_startup,
     "install": bench_install,
     "pipeline": bench_pipeline,
+    "database": bench_database,
 }
 
 

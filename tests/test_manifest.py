@@ -58,6 +58,21 @@ BASE: dict[str, Any] = {
     "ci_provider": "github_actions",
 }
 
+# The answers of a function with a database (IAM authentication, one instance at most).
+DATABASE: dict[str, Any] = {
+    "database": "cloudsql_postgres",
+    "cloudsql_instance": "my-project-id:us-central1:my-db",
+    "database_name": "app",
+    "database_auth": "iam",
+    "database_user": "runner@my-project-id.iam",
+    "service_account": "runner@my-project-id.iam.gserviceaccount.com",
+    "database_ip": "public",
+    "vpc": "none",
+    "max_connections": 100,
+    "max_instances": 1,
+}
+PASSWORD = {**DATABASE, "database_auth": "password", "secrets": ["DB_PASSWORD=db:latest"]}
+
 # (question, value, other answers, valid): the same rules, asked and in the manifest.
 CASES: list[tuple[str, Any, dict[str, Any], bool]] = [
     ("function_name", "resize-images", {}, True),
@@ -172,6 +187,25 @@ CASES: list[tuple[str, Any, dict[str, Any], bool]] = [
         True,
     ),
     ("vpc_subnet", "-bad", {"vpc": "direct", "vpc_network": "default"}, False),
+    # Cloud SQL for PostgreSQL: the connection name, names, reachability and the pool.
+    ("cloudsql_instance", "my-project-id:europe-west1:orders-db", DATABASE, True),
+    ("cloudsql_instance", "orders-db", DATABASE, False),
+    ("cloudsql_instance", "my-project-id:orders-db", DATABASE, False),
+    ("cloudsql_instance", "my-project-id:us-central1:Orders_DB", DATABASE, False),
+    ("database_name", "orders", DATABASE, True),
+    ("database_name", "Orders", DATABASE, False),
+    ("database_name", "pg_orders", DATABASE, False),
+    ("database_user", "runner@my-project-id.iam", DATABASE, True),
+    ("database_user", "runner", DATABASE, False),  # IAM: the service account's user
+    ("database_user", "orders_app", PASSWORD, True),
+    ("database_user", "orders-app", PASSWORD, False),
+    ("database_ip", "private", {**DATABASE, "vpc": "connector", "vpc_connector": "c1"}, True),
+    ("database_ip", "private", DATABASE, False),  # no VPC access
+    ("max_connections", 100, DATABASE, True),  # 1 x (80 + 2) <= 100
+    ("max_connections", 100, {**DATABASE, "max_instances": 2}, False),  # 2 x 82 > 100
+    ("max_connections", 100, {**DATABASE, "max_instances": 25, "concurrency": 2}, True),
+    ("max_connections", 100, {**DATABASE, "max_instances": 26, "concurrency": 2}, False),
+    ("max_connections", 10, {**DATABASE, "concurrency": 1}, False),
 ]
 CASE_IDS = [
     f"{key}={json.dumps(value)[:40]}{'-ok' if ok else '-bad'}" for key, value, _, ok in CASES

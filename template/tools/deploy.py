@@ -210,9 +210,17 @@ def read_env_file(path: Path) -> dict[str, str]:
 def write_env_file(
     manifest: Manifest, function: Function, environment: str, base: dict[str, str]
 ) -> str:
-    """The function's env file: the environment's variables, THREADS and its topics."""
+    """The function's env file: the environment's variables, THREADS, its topics and database."""
     variables = {**base, "THREADS": str(function["concurrency"])}
     variables |= {k: manifest.topic(t, environment) for k, t in function.publishes.items()}
+    if function["database"] == "cloudsql_postgres":  # what database.py connects with
+        variables |= {
+            "INSTANCE_CONNECTION_NAME": function["cloudsql_instance"],
+            "DB_NAME": function["database_name"],
+            "DB_USER": function["database_user"],
+            "DB_IAM_AUTH": "true" if function["database_auth"] == "iam" else "false",
+            "DB_IP_TYPE": function["database_ip"],
+        }
     path = Path(BUILD) / environment / f"{function.name}.yaml"
     (ROOT / path).parent.mkdir(parents=True, exist_ok=True)
     (ROOT / path).write_text(

@@ -18,6 +18,7 @@ functions in place; while main.py is broken, requests get its error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -25,7 +26,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -332,15 +333,34 @@ def main() -> None:
     def watch(_worker: object) -> None:
         Watcher(functions, environment).start()
 
-    # Pub/Sub and Cloud Storage emulators, wired from functions.yaml, start meanwhile.
+    # A PostgreSQL when the repo has a database, and the Pub/Sub and Cloud Storage
+    # emulators wired from functions.yaml, start meanwhile; they stop with the server.
     from tools import emulators
 
-    local = emulators.start(environment, port)
+    with local_database():
+        local = emulators.start(environment, port)
+        try:
+            create_server(root, False, post_worker_init=watch).run(host, port)
+        finally:
+            if local:
+                local.stop()
+
+
+@contextlib.contextmanager
+def local_database() -> Iterator[None]:
+    """A repo with schema.sql gets a PostgreSQL for as long as it serves (tools/postgres.py)."""
+    from tools import postgres
+
+    if not postgres.SCHEMA.exists():
+        yield
+        return
     try:
-        create_server(root, False, post_worker_init=watch).run(host, port)
-    finally:
-        if local:
-            local.stop()
+        with postgres.database() as url:
+            os.environ["DATABASE_URL"] = url
+            say(f"PostgreSQL at {url}")
+            yield
+    except postgres.PostgresError as error:
+        raise SystemExit(f"devserver: {error}") from None
 
 
 if __name__ == "__main__":

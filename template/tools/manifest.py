@@ -67,6 +67,13 @@ KEYS: dict[str, type] = {
     "vpc_network": str,
     "vpc_subnet": str,
     "vpc_egress": str,
+    "database": str,
+    "cloudsql_instance": str,
+    "database_name": str,
+    "database_user": str,
+    "database_auth": str,
+    "database_ip": str,
+    "max_connections": int,
 }
 # Keys that apply to some trigger types only, and which.
 EVENTS = ("pubsub", "scheduler", "storage", "firestore", "audit_log")
@@ -230,6 +237,10 @@ def default(key: str, name: str, settings: Mapping[str, Any], answers: Mapping[s
         "ingress_settings": "all" if trigger_type == "http" else "internal-only",
         "vpc": "none",
         "vpc_egress": "private-ranges-only",
+        "database": "none",
+        "database_auth": "iam",
+        "database_ip": "public",
+        "max_connections": rules.DEFAULT_MAX_CONNECTIONS,
         "service_account": f"{account_id_base(answers)}-sa@{project}.iam.gserviceaccount.com",
         "trigger_service_account": f"{account_id_base(answers)}-trigger@{project}.iam.gserviceaccount.com",
     }
@@ -306,6 +317,8 @@ def function_errors(
         return [e for e in errors if e]
     errors += trigger_errors(s, entry, environments)
     errors += resource_errors(s)
+    if not any(errors):
+        errors += database_errors(s, answers)
     errors.append(rules.warm_instances_error(s["min_instances"], environments or ["production"]))
     return [e for e in errors if e]
 
@@ -404,6 +417,44 @@ def resource_errors(s: Mapping[str, Any]) -> list[str]:
         ]
     if s["vpc"] != "none":
         errors.append(rules.choice_error(s["vpc_egress"], "vpc_egress", rules.VPC_EGRESS))
+    return errors
+
+
+def database_errors(s: Mapping[str, Any], answers: Mapping[str, Any]) -> list[str]:
+    """A function's Cloud SQL settings: complete, reachable, and a pool the database can hold."""
+    errors = [rules.choice_error(s["database"], "database", rules.DATABASES)]
+    if s["database"] != "cloudsql_postgres":
+        return errors
+    if answers.get("database") != "cloudsql_postgres":
+        return [
+            "database: the repo has no database module (database.py and its requirements): "
+            "add it with `copier update --data database=cloudsql_postgres`"
+        ]
+    errors += [
+        f"{key}: required for a function with a database"
+        for key in ("cloudsql_instance", "database_name", "database_user")
+        if not s[key]
+    ]
+    if any(errors):
+        return errors
+    errors += [
+        rules.cloudsql_instance_error(s["cloudsql_instance"]),
+        rules.database_name_error(s["database_name"]),
+        rules.choice_error(s["database_auth"], "database_auth", rules.DATABASE_AUTH),
+        rules.choice_error(s["database_ip"], "database_ip", rules.DATABASE_IPS),
+        rules.database_ip_error(s["database_ip"], s["vpc"]),
+        rules.database_pool_error(s["max_connections"], s["max_instances"], s["concurrency"]),
+    ]
+    if s["database_auth"] in rules.DATABASE_AUTH:
+        errors.append(
+            rules.database_user_error(s["database_user"], s["database_auth"], s["service_account"])
+        )
+    names = {str(e).partition("=")[0] for e in s["secrets"]}
+    if s["database_auth"] == "password" and "DB_PASSWORD" not in names:
+        errors.append(
+            "database_auth: password needs DB_PASSWORD in the function's secrets, "
+            "such as DB_PASSWORD=db-password:latest"
+        )
     return errors
 
 

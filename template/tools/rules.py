@@ -119,7 +119,7 @@ SYSTEM_DIRS = (
     "/lib",
     "/proc",
     "/sys",
-    "/tmp",  # noqa: S108
+    "/tmp",
     "/usr",
     "/var",
     "/workspace",
@@ -572,5 +572,88 @@ def monthly_budget_error(value: Any, billing_account: Any) -> str:
         return (
             "monthly_budget: a budget needs billing_account, the account that pays for "
             f"the project{got(value)}"
+        )
+    return ""
+
+
+# Cloud SQL for PostgreSQL: what a function needs to reach its database.
+DATABASES = ("none", "cloudsql_postgres")
+DATABASE_AUTH = ("iam", "password")
+DATABASE_IPS = ("public", "private")
+# Connections a pool may open above its size (database.py's MAX_OVERFLOW): pool_size is
+# the function's concurrency, so this is headroom, not capacity.
+POOL_OVERFLOW = 2
+# The max_connections of a Cloud SQL for PostgreSQL instance with 3.75 GB up to 6 GB of
+# memory (such as db-custom-1-3840), from Google's "Cloud SQL quotas and limits" page;
+# the instance's `max_connections` flag overrides it.
+DEFAULT_MAX_CONNECTIONS = 100
+POSTGRES_NAME = re.compile("[a-z_][a-z0-9_]{0,62}")
+CLOUDSQL_INSTANCE = re.compile(
+    r"(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9]):(?P<region>[a-z]+-[a-z]+[0-9]+)"
+    r":(?P<instance>[a-z](?:[-a-z0-9]*[a-z0-9])?)"
+)
+
+
+def cloudsql_instance_error(value: str) -> str:
+    match = CLOUDSQL_INSTANCE.fullmatch(str(value))
+    if not match:
+        return (
+            "cloudsql_instance: must be the instance connection name PROJECT:REGION:INSTANCE, "
+            "such as my-project:us-central1:orders-db (a project id, a region, and an instance "
+            f"id of lower-case letters, digits and hyphens starting with a letter){got(value)}"
+        )
+    if len(match["project"]) + 1 + len(match["instance"]) > 98:
+        return (
+            "cloudsql_instance: PROJECT:INSTANCE must be at most 98 characters, "
+            f"as Cloud SQL requires{got(value)}"
+        )
+    return ""
+
+
+def database_name_error(value: str, key: str = "database_name") -> str:
+    if not POSTGRES_NAME.fullmatch(str(value)) or str(value).startswith("pg_"):
+        return (
+            f"{key}: must be 1-63 lower-case letters, digits and underscores, starting with "
+            f"a letter or underscore and not with pg_ (a PostgreSQL name that needs no quotes){got(value)}"
+        )
+    return ""
+
+
+def database_user_error(value: str, auth: str, service_account: str) -> str:
+    if auth == "iam":
+        user = service_account.removesuffix(".gserviceaccount.com")
+        if value != user:
+            return (
+                "database_user: with database_auth iam the user is the function's service "
+                f"account without .gserviceaccount.com, {user}{got(value)}"
+            )
+        return ""
+    return database_name_error(value, "database_user")
+
+
+def database_ip_error(value: str, vpc: str) -> str:
+    if value == "private" and vpc == "none":
+        return (
+            "database_ip: a private IP is reached through a VPC network, and vpc is none: "
+            f"set vpc to connector or direct, or use database_ip public{got(value)}"
+        )
+    return ""
+
+
+def database_pool_error(max_connections: Any, max_instances: int, concurrency: int) -> str:
+    """Every instance's pool at once must fit in the database's max_connections."""
+    if not isinstance(max_connections, int) or isinstance(max_connections, bool):
+        return f"max_connections: must be a whole number{got(max_connections)}"
+    if not 14 <= max_connections <= 262143:
+        return f"max_connections: must be 14 to 262143, as PostgreSQL allows{got(max_connections)}"
+    per_instance = concurrency + POOL_OVERFLOW
+    if max_instances * per_instance > max_connections:
+        fits = max_connections // per_instance
+        return (
+            f"max_connections: max_instances ({max_instances}) x (pool_size {concurrency} + "
+            f"max_overflow {POOL_OVERFLOW}) = {max_instances * per_instance} connections exceed "
+            f"the Cloud SQL for PostgreSQL instance's max_connections ({max_connections}): "
+            f"{'set max_instances to at most ' + str(fits) if fits else 'lower concurrency'}, "
+            f"lower concurrency (pool_size is the concurrency), or raise max_connections{got(max_connections)}"
         )
     return ""

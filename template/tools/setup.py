@@ -129,6 +129,8 @@ class Setup(Plan):
             apis.append("firestore.googleapis.com")
         if any(f["secrets"] for f in self.functions):
             apis.append("secretmanager.googleapis.com")
+        if any(f["database"] == "cloudsql_postgres" for f in self.functions):
+            apis.append("sqladmin.googleapis.com")
         if any(f["vpc"] == "connector" for f in self.functions):
             apis.append("vpcaccess.googleapis.com")
         if self.budget_amount():
@@ -189,6 +191,8 @@ class Setup(Plan):
             self.grant(("pubsub", "topics"), self.topic(topic), account, "roles/pubsub.publisher")
         for role in f["roles"]:
             self.grant_project(f["service_account"], role)
+        if f["database"] == "cloudsql_postgres":
+            self.database_access(f)
         for entry in f["secrets"]:
             source = str(entry).partition("=")[2].rpartition(":")[0]
             project, _, secret = source.removeprefix("projects/").rpartition("/secrets/")
@@ -200,6 +204,43 @@ class Setup(Plan):
                 f"secret {secret}: give it a value once, with "
                 f"printf '%s' 'the value' | gcloud secrets versions add {secret}{where} --data-file=-"
             )
+
+    def database_access(self, f: Function) -> None:
+        """Connect through the Cloud SQL connector; with IAM auth, sign in as a database user."""
+        account = f"serviceAccount:{f['service_account']}"
+        project, _, rest = f["cloudsql_instance"].partition(":")
+        instance = rest.partition(":")[2]
+        roles = ["roles/cloudsql.client"]
+        if f["database_auth"] == "iam":
+            roles.append("roles/cloudsql.instanceUser")
+        for role in roles:
+            self.grant(("projects",), project, account, role)
+        if f["database_auth"] == "iam":
+            self.add(
+                Step(
+                    gcloud(
+                        "sql",
+                        "users",
+                        "create",
+                        f["database_user"],
+                        f"--instance={instance}",
+                        "--type=cloud_iam_service_account",
+                        f"--project={project}",
+                    ),
+                    exists=gcloud(
+                        "sql",
+                        "users",
+                        "describe",
+                        f["database_user"],
+                        f"--instance={instance}",
+                        f"--project={project}",
+                    ),
+                )
+            )
+        self.notes.append(
+            f"database {f['database_name']} on {f['cloudsql_instance']}: create its tables with "
+            f'schema.sql, and let {f["database_user"]} use them (README.md, "Database")'
+        )
 
     def deployer_roles(self) -> None:
         """Deploy functions, and act as their identities: on those accounts only."""
