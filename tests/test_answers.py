@@ -130,6 +130,13 @@ CONTEXT: dict[str, dict[str, Any]] = {
     "vpc_network": {"vpc": "direct"},
     "vpc_subnet": {"vpc": "direct"},
     "repository": {"ci_provider": "gitlab_ci"},
+    "cloudsql_instance": {"database": "cloudsql_postgres", "max_instances": 1},
+    "database_name": {"database": "cloudsql_postgres", "max_instances": 1},
+    "database_user": {
+        "database": "cloudsql_postgres",
+        "database_auth": "password",
+        "max_instances": 1,
+    },
 }
 VALID: dict[str, str] = {
     "project_name": "Acme Orders",
@@ -158,6 +165,9 @@ VALID: dict[str, str] = {
     "vpc_subnet": "fns",
     "repository": "group/sub.group/name_1",
     "billing_account": "01AB23-45CD67-89EF01",
+    "cloudsql_instance": "acme-prod-42:europe-west1:orders-db",
+    "database_name": "orders",
+    "database_user": "orders_app",
     "secrets": "/etc/secrets/db/pw=projects/acme-prod-42/secrets/db_pw:2",
 }
 # The computed values each answer reaches, where it must arrive verbatim.

@@ -119,7 +119,7 @@ SYSTEM_DIRS = (
     "/lib",
     "/proc",
     "/sys",
-    "/tmp",
+    "/tmp",  # noqa: S108
     "/usr",
     "/var",
     "/workspace",
