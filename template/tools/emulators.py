@@ -258,7 +258,7 @@ class Process:
     def __init__(self, name: str, command: list[str], port: int) -> None:
         self.name, self.port = name, port
         LOGS.mkdir(parents=True, exist_ok=True)
-        self.log = LOGS / f"{name.split()[0].lower().replace('/', '')}.log"
+        self.log = LOGS / ("pubsub.log" if name.startswith("Pub/Sub") else "storage.log")
         with self.log.open("w") as output:
             self.process = subprocess.Popen(
                 command,
@@ -465,6 +465,13 @@ class Emulators:
             lines.append(f"functions publish to {', '.join(publishes)}")
         lines.append("make publish TOPIC=... DATA=...; make dead-letters")
         return lines
+
+    def server_options(self) -> dict[str, Any]:
+        """Options for the functions' server: the Pub/Sub emulator keeps its push connections
+        open, which would hold a stopping server for its whole graceful timeout."""
+        if "PUBSUB_EMULATOR_HOST" in os.environ and self.processes:
+            return {"keepalive": 0}
+        return {}
 
     def stop(self) -> None:
         """Stop every emulator (in the process that started them only, not in server workers)."""
