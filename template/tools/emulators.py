@@ -252,6 +252,12 @@ def storage_command(port: int, persist: bool) -> list[str]:
     return command
 
 
+def _leave_at_once(_worker: object) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 class Process:
     """An emulator in a process group of its own, stopped with everything it started."""
 
@@ -467,10 +473,10 @@ class Emulators:
         return lines
 
     def server_options(self) -> dict[str, Any]:
-        """Options for the functions' server: the Pub/Sub emulator keeps its push connections
-        open, which would hold a stopping server for its whole graceful timeout."""
+        """Options for the functions' server: on Ctrl-C a worker leaves at once, since the
+        Pub/Sub emulator's open push connections would hold it until its graceful timeout."""
         if "PUBSUB_EMULATOR_HOST" in os.environ and self.processes:
-            return {"keepalive": 0}
+            return {"worker_int": _leave_at_once}
         return {}
 
     def stop(self) -> None:
