@@ -339,8 +339,9 @@ def main() -> None:
 
     with local_database():
         local = emulators.start(environment, port)
+        options = local.server_options() if local else {}
         try:
-            create_server(root, False, post_worker_init=watch).run(host, port)
+            create_server(root, False, post_worker_init=watch, **options).run(host, port)
         finally:
             if local:
                 local.stop()

@@ -252,13 +252,19 @@ def storage_command(port: int, persist: bool) -> list[str]:
     return command
 
 
+def _leave_at_once(_worker: object) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 class Process:
     """An emulator in a process group of its own, stopped with everything it started."""
 
     def __init__(self, name: str, command: list[str], port: int) -> None:
         self.name, self.port = name, port
         LOGS.mkdir(parents=True, exist_ok=True)
-        self.log = LOGS / f"{name.split()[0].lower().replace('/', '')}.log"
+        self.log = LOGS / ("pubsub.log" if name.startswith("Pub/Sub") else "storage.log")
         with self.log.open("w") as output:
             self.process = subprocess.Popen(
                 command,
@@ -465,6 +471,13 @@ class Emulators:
             lines.append(f"functions publish to {', '.join(publishes)}")
         lines.append("make publish TOPIC=... DATA=...; make dead-letters")
         return lines
+
+    def server_options(self) -> dict[str, Any]:
+        """Options for the functions' server: on Ctrl-C a worker leaves at once, since the
+        Pub/Sub emulator's open push connections would hold it until its graceful timeout."""
+        if "PUBSUB_EMULATOR_HOST" in os.environ and self.processes:
+            return {"worker_int": _leave_at_once}
+        return {}
 
     def stop(self) -> None:
         """Stop every emulator (in the process that started them only, not in server workers)."""
