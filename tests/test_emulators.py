@@ -168,8 +168,8 @@ class Dev:
         """Stop make dev as a terminal does: the signal goes to its whole process group."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signum)
-        try:
-            return self.process.wait(timeout=20)
+        try:  # a bound for a loaded machine; unloaded, it stops in about a second
+            return self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             raise
