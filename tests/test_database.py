@@ -34,7 +34,7 @@ import yaml
 from gcloud_parser import parse_errors
 from gcloud_rules import check_deploy_command, one
 
-from conftest import MAKE, check, load_module, run
+from conftest import MAKE, check, free_port, load_module, run
 
 pytestmark = pytest.mark.xdist_group("database")
 
@@ -81,12 +81,6 @@ def query(url: str, sql: str, **params: Any) -> Any:
             return connection.execute(sqlalchemy.text(sql), params).scalar()
     finally:
         engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until_listening(port: int, timeout: float = 30) -> None:

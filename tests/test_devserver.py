@@ -11,16 +11,15 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import TRIGGERS, load_module, run
+from conftest import TRIGGERS, eventually, load_module, run
 
 SECOND_FUNCTION = '''
 
@@ -47,17 +46,6 @@ def get(url: str) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
-
-
-def eventually(check: Callable[[], Any], timeout: float = 20) -> Any:
-    """Poll `check` until it returns something true; fail with its last result."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            assert result, f"still {result!r} after {timeout}s"
-            return result
-        time.sleep(0.1)
 
 
 class Dev:

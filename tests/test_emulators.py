@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from conftest import MAKE
+from conftest import MAKE, eventually, free_port
 
 pytestmark = pytest.mark.xdist_group("emulators")
 
@@ -48,22 +48,6 @@ if emulator_jar() is None:
         "needs Java and Google's Pub/Sub emulator: gcloud components install pubsub-emulator",
         allow_module_level=True,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            assert result, f"{what or 'condition'}: still {result!r} after {timeout}s"
-            return result
-        time.sleep(0.1)
 
 
 def alive(pid: int) -> bool:

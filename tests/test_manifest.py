@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
-import socket
 import sys
 import textwrap
 import time
@@ -29,7 +28,7 @@ import yaml
 from jinja2.sandbox import SandboxedEnvironment
 from test_deploy import fake_gcloud
 
-from conftest import MAKE, ROOT, check, run
+from conftest import MAKE, ROOT, check, free_port, run
 
 # The answers every case starts from, as Copier's defaults give them.
 BASE: dict[str, Any] = {
@@ -389,12 +388,6 @@ def test_added_functions_are_in_the_deploy_dry_run(two_functions: Path) -> None:
     assert yaml.safe_load(env_file.read_text())["THREADS"] == "4"
     one = check([*MAKE, "deploy", "ENV=dev", "DRY_RUN=1", "FUNCTION=hello"], two_functions)
     assert [shlex.split(line)[3] for line in one.splitlines()] == ["hello-dev"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_make_dev_serves_every_function_with_its_own_settings(two_functions: Path) -> None:
