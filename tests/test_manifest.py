@@ -13,11 +13,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
+import subprocess
 import sys
 import textwrap
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ import yaml
 from jinja2.sandbox import SandboxedEnvironment
 from test_deploy import fake_gcloud
 
-from conftest import MAKE, ROOT, check, free_port, run
+from conftest import MAKE, ROOT, check, eventually, free_port, run
 
 # The answers every case starts from, as Copier's defaults give them.
 BASE: dict[str, Any] = {
@@ -390,9 +391,16 @@ def test_added_functions_are_in_the_deploy_dry_run(two_functions: Path) -> None:
     assert [shlex.split(line)[3] for line in one.splitlines()] == ["hello-dev"]
 
 
-def test_make_dev_serves_every_function_with_its_own_settings(two_functions: Path) -> None:
-    import subprocess
+def index(port: int) -> Any:
+    """What `make dev` lists at /, or None while it does not answer yet."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+            return json.load(response)
+    except OSError:
+        return None
 
+
+def test_make_dev_serves_every_function_with_its_own_settings(two_functions: Path) -> None:
     port = free_port()
     process = subprocess.Popen(
         [*MAKE, "dev", f"PORT={port}"],
@@ -402,16 +410,7 @@ def test_make_dev_serves_every_function_with_its_own_settings(two_functions: Pat
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
-                    listing = json.load(response)
-                break
-            except OSError:
-                assert process.poll() is None, process.stdout.read() if process.stdout else ""
-                assert time.monotonic() < deadline, "make dev did not answer"
-                time.sleep(0.2)
+        listing = eventually(lambda: index(port), what="make dev's listing")
         served = {f["name"]: f for f in listing["functions"]}
         assert served["count_words"]["signature_type"] == "cloudevent"
         assert served["count_words"]["concurrency"] == 4
@@ -459,17 +458,13 @@ def test_a_bad_entry_stops_check_and_deploy_having_deployed_nothing(
     bin_dir.mkdir()
     calls = tmp_path / "calls.jsonl"
     fake_gcloud(bin_dir, calls)
-    result = run([*MAKE, "deploy", "ENV=production"], path, PATH=f"{bin_dir}:{run_path()}")
+    result = run(
+        [*MAKE, "deploy", "ENV=production"], path, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+    )
     assert result.returncode != 0
     assert f"function {name!r}: {key}: " in result.stderr
     assert "nothing was deployed" in result.stderr
     assert not calls.exists(), calls.read_text()
-
-
-def run_path() -> str:
-    import os
-
-    return os.environ["PATH"]
 
 
 def test_main_py_and_the_manifest_must_agree_and_both_names_are_reported(
