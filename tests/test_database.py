@@ -204,7 +204,9 @@ def test_concurrent_requests_stay_within_the_pool(
 BAD = [
     ({"cloudsql_instance": "orders-db"}, "cloudsql_instance"),
     ({"cloudsql_instance": "my-project-id:us-central1:Orders_DB"}, "cloudsql_instance"),
-    ({"max_instances": 10}, "max_connections: max_instances (10)"),
+    ({"max_instances": 10}, "max_instances: max_instances (10)"),
+    ({"min_instances": 2}, "max_connections: must be at least 164"),
+    ({"max_connections": 13}, "max_connections: must be 14 to 262143"),
     ({"database_ip": "private"}, "database_ip: a private IP is reached through a VPC network"),
     ({"database_auth": "iam", "database_user": "app"}, "database_user"),
 ]
@@ -223,9 +225,26 @@ def test_bad_answers_are_refused_with_the_field_named(
             unsafe=True,
             quiet=True,
         )
-    if field.startswith("max_connections"):
+    if field.startswith("max_instances"):
         assert "max_instances (10) x (pool_size 80 + max_overflow 2) = 820" in str(error.value)
         assert "Cloud SQL for PostgreSQL" in str(error.value)
+
+
+def test_the_defaults_with_a_database_are_accepted(template_copy: Path, tmp_path: Path) -> None:
+    """max_instances is asked after max_connections, and defaults to as many as fit."""
+    for connections, instances in ((100, 1), (1000, 12), (100_000, 100)):
+        destination = tmp_path / str(connections)
+        copier.run_copy(
+            str(template_copy),
+            destination,
+            data={"database": "cloudsql_postgres", "max_connections": connections},
+            defaults=True,
+            unsafe=True,
+            quiet=True,
+            skip_tasks=True,
+        )
+        answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+        assert answers["max_instances"] == instances, connections
 
 
 def test_make_check_refuses_a_function_whose_pool_exceeds_max_connections(

@@ -54,6 +54,7 @@ BASE: dict[str, Any] = {
     "timeout": 60,
     "min_instances": 0,
     "max_instances": 100,
+    "database": "none",
     "secrets": [],
     "ci_provider": "github_actions",
 }
@@ -206,6 +207,8 @@ CASES: list[tuple[str, Any, dict[str, Any], bool]] = [
     ("max_connections", 100, {**DATABASE, "max_instances": 25, "concurrency": 2}, True),
     ("max_connections", 100, {**DATABASE, "max_instances": 26, "concurrency": 2}, False),
     ("max_connections", 10, {**DATABASE, "concurrency": 1}, False),
+    ("max_connections", 81, DATABASE, False),  # not even one instance's 80 + 2
+    ("max_connections", 100, {**DATABASE, "min_instances": 2, "max_instances": 2}, False),
 ]
 CASE_IDS = [
     f"{key}={json.dumps(value)[:40]}{'-ok' if ok else '-bad'}" for key, value, _, ok in CASES
