@@ -236,6 +236,25 @@ class Questionnaire:
         del context["_given"]
         return error, context
 
+    def prompts(self, given: dict[str, Any]) -> dict[str, list[str]]:
+        """What Copier shows for each question it asks: the help and the choices' labels,
+        rendered with the answers given before it."""
+        context: dict[str, Any] = {"_given": set(given)}
+        shown = {}
+        for key, question in QUESTIONS.items():
+            if key.startswith("_"):
+                continue
+            when = question.get("when", True)
+            if CAST_STR_TO_NATIVE["bool"](
+                self.render(when, context) if isinstance(when, str) else when
+            ):
+                choices = question.get("choices", [])
+                labels = list(choices) if isinstance(choices, dict) else []
+                shown[key] = [self.render(text, context) for text in (question["help"], *labels)]
+            raw = given[key] if key in given else question.get("default")
+            context[key] = self.value(key, raw, context)
+        return shown
+
 
 @pytest.fixture(scope="module")
 def questionnaire() -> Questionnaire:
@@ -292,6 +311,32 @@ def test_the_valid_examples_are_accepted(questionnaire: Questionnaire) -> None:
     for key, value in VALID.items():
         error, _ = questionnaire.evaluate(answer(key, value))
         assert error == "", (key, error)
+
+
+# Answer sets that between them ask every question.
+PROMPTED = [
+    {},
+    {"preset": "pipeline"},
+    *({"trigger_type": t} for t in ("pubsub", "storage", "firestore", "audit_log", "scheduler")),
+    {
+        "database": "cloudsql_postgres",
+        "vpc": "connector",
+        "billing_account": "0A1B2C-3D4E5F-6A7B8C",
+    },
+    {"database": "cloudsql_postgres", "database_auth": "password", "vpc": "direct"},
+]
+
+
+def test_every_question_shows_its_help_and_choices(questionnaire: Questionnaire) -> None:
+    """Help texts and choice labels hold Jinja too: each renders, as the questions are asked."""
+    asked: set[str] = set()
+    for answers in PROMPTED:
+        for key, texts in questionnaire.prompts(answers).items():
+            asked.add(key)
+            assert texts[0].strip(), key
+            assert not any("{{" in t or "{%" in t for t in texts), (key, texts)
+    computed = {k for k, q in QUESTIONS.items() if not k.startswith("_") and q.get("when") is False}
+    assert asked == set(QUESTIONS) - computed - {k for k in QUESTIONS if k.startswith("_")}
 
 
 # ---------------------------------------------------------------- full renders
