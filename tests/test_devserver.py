@@ -237,6 +237,32 @@ def test_serves_an_edit_without_restarting_and_recovers_from_a_broken_main_py(de
     main_py.write_text(original)
 
 
+# main.py as the server starts to load it: it says so, then takes a while.
+SLOW_START = """
+import pathlib, time
+
+pathlib.Path("loading").touch()
+time.sleep(3)
+"""
+
+
+def test_an_edit_made_while_the_server_starts_is_served(render, tmp_path: Path) -> None:
+    """main.py changes while the server imports it: the change is picked up, not lost."""
+    path = tmp_path / "fn"
+    shutil.copytree(render(), path)
+    original = (path / "main.py").read_text()
+    (path / "main.py").write_text(original + SLOW_START)
+    helpers = load_module(path / "tests" / "conftest.py", "devserver_conftest_slow_start")
+    server = helpers.FunctionServer([sys.executable, "-m", "tools.devserver"], cwd=path)
+    try:
+        eventually(lambda: (path / "loading").exists(), 30, "main.py being loaded")
+        (path / "main.py").write_text(original + VERSION_FUNCTION.format(version="edited"))
+        server.wait_until_listening()
+        eventually(lambda: get(server.url + "/version") == (200, "edited"), 30, "the edit served")
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -261,27 +261,29 @@ class Router:
         )
 
 
-class Watcher(threading.Thread):
-    """Reload the functions when a watched file changes."""
+def snapshot(environment: str) -> dict[Path, int]:
+    """Modification times of main.py and the repo's other modules, env file and secrets."""
+    paths = [ROOT / f"env.{environment}.yaml", SECRETS_FILE, MANIFEST]
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in NOT_WATCHED and not d.startswith(".")]
+        paths += [Path(folder, f) for f in files if f.endswith(".py")]
+    return {p: p.stat().st_mtime_ns for p in paths if p.exists()}
 
-    def __init__(self, functions: Functions, environment: str) -> None:
+
+class Watcher(threading.Thread):
+    """Reload the functions when a watched file changes after `seen`, the files as they were
+    before the functions were loaded (so that an edit made while the server starts counts)."""
+
+    def __init__(self, functions: Functions, environment: str, seen: dict[Path, int]) -> None:
         super().__init__(name="devserver-watcher", daemon=True)
         self.functions = functions
         self.environment = environment
-        self.seen = self.snapshot()
-
-    def snapshot(self) -> dict[Path, int]:
-        """Modification times of main.py and the repo's other modules, env file and secrets."""
-        paths = [ROOT / f"env.{self.environment}.yaml", SECRETS_FILE, MANIFEST]
-        for folder, dirs, files in os.walk(ROOT):
-            dirs[:] = [d for d in dirs if d not in NOT_WATCHED and not d.startswith(".")]
-            paths += [Path(folder, f) for f in files if f.endswith(".py")]
-        return {p: p.stat().st_mtime_ns for p in paths if p.exists()}
+        self.seen = seen
 
     def run(self) -> None:
         while True:
             time.sleep(WATCH_INTERVAL)
-            current = self.snapshot()
+            current = snapshot(self.environment)
             if current == self.seen:
                 continue
             changed = sorted(
@@ -310,6 +312,7 @@ def main() -> None:
     environment = os.environ.get("ENV", "dev")
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8080"))
+    seen = snapshot(environment)
     try:
         load_environment(environment)
     except ValueError as error:
@@ -331,7 +334,7 @@ def main() -> None:
     # functions-framework's own server: gunicorn with THREADS threads, as in Cloud Functions.
     # The watcher thread starts in the worker process that gunicorn forks.
     def watch(_worker: object) -> None:
-        Watcher(functions, environment).start()
+        Watcher(functions, environment, seen).start()
 
     # A PostgreSQL when the repo has a database, and the Pub/Sub and Cloud Storage
     # emulators wired from functions.yaml, start meanwhile; they stop with the server.
