@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import flask
@@ -71,10 +72,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+def own_modules() -> set[str]:
+    """The top-level names of this repo's code (main, the helpers, tools, tests)."""
+    root = Path(__file__).resolve().parent
+    return {p.stem for p in root.glob("*.py")} | {"tools", "tests"}
+
+
 def setup(level: str | None = None) -> None:
     """Send the root logger's records to stdout as JSON lines.
 
-    The level comes from `level`, else the LOG_LEVEL variable, else INFO.
+    The level comes from `level`, else the LOG_LEVEL variable, else INFO. A level
+    below INFO (DEBUG) applies to this repo's modules only: the libraries' debug
+    records (urllib3, asyncio, google-auth, ...) stay out unless their own logger's
+    level is set, such as `logging.getLogger("urllib3").setLevel("DEBUG")`.
     Calling it again replaces the handler instead of adding a second one.
     """
     root = logging.getLogger()
@@ -84,7 +94,15 @@ def setup(level: str | None = None) -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
-    root.setLevel((level or os.environ.get("LOG_LEVEL") or "INFO").upper())
+    name = (level or os.environ.get("LOG_LEVEL") or "INFO").upper()
+    wanted = logging.getLevelNamesMapping().get(name)
+    if wanted is None:
+        raise ValueError(
+            f"LOG_LEVEL: must be DEBUG, INFO, WARNING, ERROR or CRITICAL (got {name!r})"
+        )
+    root.setLevel(max(wanted, logging.INFO))
+    for name in own_modules():
+        logging.getLogger(name).setLevel(wanted if wanted < logging.INFO else logging.NOTSET)
 
 
 def drop(cloud_event: Any, reason: str) -> None:

@@ -89,3 +89,24 @@ def test_setup_installs_one_handler_at_the_level_of_log_level(
     assert len(handlers) == 1
     assert root.level == logging.WARNING
     logs.setup("INFO")
+
+
+def test_debug_is_for_this_repos_code_not_the_libraries(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    logs.setup("DEBUG")
+    try:
+        logging.getLogger("main").debug("from main")
+        logging.getLogger("tools.devserver").debug("from tools")
+        logging.getLogger("urllib3.connectionpool").debug("from a library")
+        logging.getLogger("urllib3.connectionpool").info("a library's info")
+    finally:
+        logs.setup("INFO")
+    logging.getLogger("main").debug("after INFO again")
+    messages = [json.loads(line)["message"] for line in capsys.readouterr().out.splitlines()]
+    assert messages == ["from main", "from tools", "a library's info"]
+
+
+def test_an_unknown_log_level_is_named() -> None:
+    with pytest.raises(ValueError, match="LOG_LEVEL: must be DEBUG, INFO"):
+        logs.setup("LOUD")
