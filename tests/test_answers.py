@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -304,6 +305,27 @@ def test_an_answer_is_refused_or_reaches_computed_values_verbatim(
         QUESTIONS["_message_after_copy"], {**context, "_copier_conf": {"dst_path": "/tmp/fn"}}
     )
     assert f'"{context["project_name"]}"' in message
+
+
+@pytest.mark.parametrize("given", [{}, {"trigger_type": "pubsub"}, {"preset": "pipeline"}])
+def test_the_next_steps_name_real_targets_and_files(
+    render, questionnaire: Questionnaire, given: dict[str, str]
+) -> None:
+    """Each `make ...` of the message after copy is a target of the repo; each FILE= exists."""
+    _, context = questionnaire.evaluate(given)
+    message = questionnaire.render(
+        QUESTIONS["_message_after_copy"], {**context, "_copier_conf": {"dst_path": "/tmp/fn"}}
+    )
+    path = render(**given)
+    targets = set(re.findall(r"^([a-z-]+):", (path / "Makefile").read_text(), re.MULTILINE))
+    commands = [line.split("#")[0].split() for line in message.splitlines()]
+    commands = [words for words in commands if words[:1] == ["make"]]
+    assert len(commands) >= 5, message
+    for words in commands:
+        assert words[1] in targets, words
+        for word in words[2:]:
+            if word.startswith("FILE="):
+                assert (path / word.removeprefix("FILE=")).is_file(), word
 
 
 def test_the_valid_examples_are_accepted(questionnaire: Questionnaire) -> None:

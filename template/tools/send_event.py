@@ -140,7 +140,8 @@ def function_url(url: str, function: str | None) -> str:
         ) from None
     if len(served) != 1:
         raise SystemExit(
-            f"send_event: {url} serves {', '.join(served) or 'no function'}: choose one with --function"
+            f"send_event: {url} serves {', '.join(served) or 'no function'}: choose one with "
+            "--function NAME (make event FUNCTION=NAME)"
         )
     return f"{url.rstrip('/')}/{served[0]}"
 
