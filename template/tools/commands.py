@@ -9,11 +9,15 @@ done and what was not.
 from __future__ import annotations
 
 import shlex
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from tools.manifest import ManifestError
 
 if TYPE_CHECKING:
     from tools.manifest import Manifest
@@ -119,3 +123,29 @@ def execute(steps: list[Step], tool: str) -> None:
                 f"failed: {shlex.join(command)}\n{index} step(s) done before it; not run:\n"
                 + "\n".join(left or ["(nothing)"])
             )
+
+
+def require_gcloud() -> None:
+    """Stop before a real run when gcloud is missing (a dry run needs no gcloud)."""
+    if shutil.which("gcloud") is None:
+        raise CommandError("gcloud is not installed: see https://cloud.google.com/sdk/docs/install")
+
+
+def perform(steps: list[Step], tool: str, dry_run: bool) -> None:
+    """Print the steps, one shell line each (a dry run), or run them."""
+    if dry_run:
+        print("\n".join(step.line() for step in steps))
+    else:
+        execute(steps, tool)
+
+
+def run_tool(tool: str, nothing_done: str, body: Callable[[], int]) -> int:
+    """Run a tool's main body; a manifest or command error ends it with its message and 2."""
+    try:
+        return body()
+    except ManifestError as error:
+        print("\n".join(error.errors), file=sys.stderr)
+        print(f"{tool}: {nothing_done}", file=sys.stderr)
+    except CommandError as error:
+        print(f"{tool}: {error}", file=sys.stderr)
+    return 2

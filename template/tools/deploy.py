@@ -20,15 +20,14 @@ import argparse
 import json
 import os
 import re
-import shutil
 import sys
 from pathlib import Path
 
 import yaml
 
 from tools.commands import CommandError as DeployError
-from tools.commands import Plan, Step, execute, gcloud, run_output
-from tools.manifest import ROOT, Function, Manifest, ManifestError, load
+from tools.commands import Plan, Step, gcloud, perform, require_gcloud, run_output, run_tool
+from tools.manifest import ROOT, Function, Manifest, load
 
 PROJECT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
 # Where a deploy writes each function's env file: the environment's variables, its THREADS
@@ -268,27 +267,17 @@ def main(argv: list[str] | None = None) -> int:
         "--dry-run", action="store_true", default=os.environ.get("DRY_RUN", "0") not in ("", "0")
     )
     args = parser.parse_args(argv)
-    try:
+
+    def deploy() -> int:
         if not args.environment:
             known = ", ".join(load().environments)
             raise DeployError(f"name an environment: make deploy ENV=<environment>, one of {known}")
-        if not args.dry_run and shutil.which("gcloud") is None:
-            raise DeployError(
-                "gcloud is not installed: see https://cloud.google.com/sdk/docs/install"
-            )
-        steps = plan(args.environment, args.function, args.dry_run).steps
-        if args.dry_run:
-            print("\n".join(step.line() for step in steps))
-            return 0
-        execute(steps, "deploy")
-    except ManifestError as error:
-        print("\n".join(error.errors), file=sys.stderr)
-        print("deploy: nothing was deployed", file=sys.stderr)
-        return 2
-    except DeployError as error:
-        print(f"deploy: {error}", file=sys.stderr)
-        return 2
-    return 0
+        if not args.dry_run:
+            require_gcloud()
+        perform(plan(args.environment, args.function, args.dry_run).steps, "deploy", args.dry_run)
+        return 0
+
+    return run_tool("deploy", "nothing was deployed", deploy)
 
 
 if __name__ == "__main__":

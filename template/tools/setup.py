@@ -21,13 +21,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 
 from tools import rules
-from tools.commands import CommandError, Plan, Step, execute, gcloud, run_output
+from tools.commands import (
+    CommandError,
+    Plan,
+    Step,
+    gcloud,
+    perform,
+    require_gcloud,
+    run_output,
+    run_tool,
+)
 from tools.deploy import PROJECT_ID, read_env_file
-from tools.manifest import ANSWERS, ROOT, Function, Manifest, ManifestError, account_id_base, load
+from tools.manifest import ANSWERS, ROOT, Function, Manifest, account_id_base, load
 
 APIS = (
     "cloudfunctions.googleapis.com",
@@ -496,43 +504,36 @@ def main(argv: list[str] | None = None) -> int:
         "--cost", action="store_true", help="only warn of what costs money while idle, and stop"
     )
     args = parser.parse_args(argv)
-    try:
+
+    def set_up() -> int:
         if args.cost:
             for warning in warm_instance_warnings(load()):
                 print(f"warning: {warning}", file=sys.stderr)
             return 0
         if not args.environment:
             raise CommandError("name an environment: make setup ENV=<environment>")
-        if not args.dry_run and shutil.which("gcloud") is None:
-            raise CommandError(
-                "gcloud is not installed: see https://cloud.google.com/sdk/docs/install"
-            )
+        if not args.dry_run:
+            require_gcloud()
         setup = plan(args.environment, args.dry_run)
         for warning in warm_instance_warnings(setup.manifest):
             print(f"setup: {warning}", file=sys.stderr)
+        perform(setup.steps, "setup", args.dry_run)
         if args.dry_run:
-            print("\n".join(step.line() for step in setup.steps))
             return 0
-        execute(setup.steps, "setup")
-    except ManifestError as error:
-        print("\n".join(error.errors), file=sys.stderr)
-        print("setup: nothing was set up", file=sys.stderr)
-        return 2
-    except CommandError as error:
-        print(f"setup: {error}", file=sys.stderr)
-        return 2
-    for note in setup.notes:
-        print(f"setup: {note}", file=sys.stderr)
-    values = setup.ci_values()
-    if values:
-        print(
-            'setup: done. CI needs these values (README.md, "Continuous integration"):',
-            file=sys.stderr,
-        )
-        print("\n".join(values))
-    else:
-        print("setup: done.", file=sys.stderr)
-    return 0
+        for note in setup.notes:
+            print(f"setup: {note}", file=sys.stderr)
+        values = setup.ci_values()
+        if values:
+            print(
+                'setup: done. CI needs these values (README.md, "Continuous integration"):',
+                file=sys.stderr,
+            )
+            print("\n".join(values))
+        else:
+            print("setup: done.", file=sys.stderr)
+        return 0
+
+    return run_tool("setup", "nothing was set up", set_up)
 
 
 if __name__ == "__main__":
