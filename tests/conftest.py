@@ -22,7 +22,9 @@ from types import ModuleType
 from typing import Any
 
 import copier
+import jinja2
 import pytest
+from jinja2.sandbox import SandboxedEnvironment
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTDATA = ROOT / "tests" / "testdata" / "google-cloudevents"
@@ -94,6 +96,17 @@ def eventually(check: Callable[[], Any], timeout: float = 30, what: str = "") ->
             assert result, f"{what or 'condition'}: still {result!r} after {timeout}s"
             return result
         time.sleep(0.1)
+
+
+def copier_jinja() -> SandboxedEnvironment:
+    """A Jinja environment as Copier makes one for this template: the repository's folder
+    (so `includes/...` imports resolve), Copier's filters, copier.yml's envops."""
+    return SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(ROOT),
+        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
 
 
 def check(args: list[str], cwd: Path, **env: str) -> str:

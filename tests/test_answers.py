@@ -36,9 +36,8 @@ import yaml
 from copier._user_data import CAST_STR_TO_NATIVE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jinja2.sandbox import SandboxedEnvironment
 
-from conftest import MAKE, ROOT, check
+from conftest import MAKE, ROOT, check, copier_jinja
 
 # CI tries at least 100 values per question, the same ones on every run; locally, fewer.
 settings.register_profile(
@@ -200,12 +199,7 @@ class Questionnaire:
     """copier.yml evaluated as Copier evaluates it, with compiled templates kept."""
 
     def __init__(self) -> None:
-        self.jinja = SandboxedEnvironment(
-            loader=jinja2.FileSystemLoader(ROOT),
-            extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-        )
+        self.jinja = copier_jinja()
         self.compiled: dict[str, jinja2.Template] = {}
 
     def render(self, source: str, context: dict[str, Any]) -> str:

@@ -12,21 +12,16 @@ import ast
 import sys
 from pathlib import Path
 
-import jinja2
 import pytest
 
-from conftest import ROOT, TRIGGERS, check
+from conftest import ROOT, TRIGGERS, check, copier_jinja
 
 ENTRY_POINT = "my_function"
 
 
 def validator_message(entry_point: str) -> str:
     """Render the entry_point validator of copier.yml, as Copier does, for one value."""
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(ROOT),
-        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
-        undefined=jinja2.StrictUndefined,
-    )
+    environment = copier_jinja()
     source = (
         "{% from 'includes/validators.jinja' import entry_point_error %}"
         "{{ entry_point_error(entry_point) }}"

@@ -23,13 +23,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pytest
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 from test_deploy import fake_gcloud
 
-from conftest import MAKE, ROOT, check, eventually, free_port, run
+from conftest import MAKE, ROOT, check, copier_jinja, eventually, free_port, run
 
 # The answers every case starts from, as Copier's defaults give them.
 BASE: dict[str, Any] = {
@@ -228,12 +227,7 @@ def questions() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def jinja() -> SandboxedEnvironment:
-    """A Jinja environment like Copier's: the template's folder, its filters, strict undefined."""
-    return SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(ROOT),
-        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
-        undefined=jinja2.StrictUndefined,
-    )
+    return copier_jinja()
 
 
 def question_error(
