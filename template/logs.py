@@ -20,6 +20,9 @@ TRACE = "logging.googleapis.com/trace"
 SPAN_ID = "logging.googleapis.com/spanId"
 TRACE_SAMPLED = "logging.googleapis.com/trace_sampled"
 
+# The name of the handler that setup() installs (and replaces when called again).
+HANDLER_NAME = "logs.json"
+
 # Attributes every LogRecord has; anything else came in through `extra`.
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -89,9 +92,11 @@ def setup(level: str | None = None) -> None:
     """
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if isinstance(handler.formatter, JsonFormatter):
+        # By name: `make dev` re-imports this module on a change, making a new JsonFormatter class.
+        if handler.get_name() == HANDLER_NAME:
             root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stdout)
+    handler.set_name(HANDLER_NAME)
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
     name = (level or os.environ.get("LOG_LEVEL") or "INFO").upper()

@@ -263,6 +263,33 @@ def test_an_edit_made_while_the_server_starts_is_served(render, tmp_path: Path) 
         server.stop()
 
 
+def test_a_server_started_on_a_broken_main_py_has_its_threads_and_says_why(
+    render, tmp_path: Path
+) -> None:
+    """Threads come from functions.yaml, so fixing main.py later serves full concurrency;
+    `make event` meanwhile shows the server's error, not "no dev server"."""
+    path = tmp_path / "fn"
+    shutil.copytree(render(), path)
+    original = (path / "main.py").read_text()
+    (path / "main.py").write_text(original + "\nimport not_a_module_anywhere\n")
+    helpers = load_module(path / "tests" / "conftest.py", "devserver_conftest_broken_start")
+    server = helpers.FunctionServer([sys.executable, "-m", "tools.devserver"], cwd=path)
+    try:
+        server.wait_until_listening()
+        sample = next((path / "events" / "http").iterdir())
+        sent = run(
+            [sys.executable, "-m", "tools.send_event", str(sample), "--url", server.url], path
+        )
+        assert sent.returncode != 0
+        assert "the dev server answered 500" in sent.stderr, sent.stderr
+        assert "not_a_module_anywhere" in sent.stderr
+        (path / "main.py").write_text(original)
+        eventually(lambda: get(server.url + "/")[0] == 200, 30, "main.py fixed")
+        assert json.loads(get(server.url + "/")[1])["threads"] == 80
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -415,9 +415,35 @@ def test_make_dev_serves_every_function_with_its_own_settings(two_functions: Pat
         assert served["my_function"]["concurrency"] == 80
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/hello?name=Ada", timeout=5) as r:
             assert r.read() == b"Hello, Ada!"
+        # A function answers at its deployed name too, as `make deploy FUNCTION=` names it.
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/count-words", timeout=5)
+        assert error.value.code == 405, "a GET reaches count_words, which takes POSTs"
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/count-letters", timeout=5)
+        assert error.value.code == 404
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_cpu_may_be_written_as_a_number(render, tmp_path: Path) -> None:
+    """`cpu: 2` and `cpu: 0.5` are what gcloud's --cpu takes: accepted unquoted."""
+    path = tmp_path / "fn"
+    shutil.copytree(render(), path)
+    manifest = path / "functions.yaml"
+    original = manifest.read_text()
+    for settings, flag in (
+        ("    memory: 4Gi\n    cpu: 2\n", "--cpu=2 "),
+        ("    memory: 512Mi\n    cpu: 0.5\n    concurrency: 1\n", "--cpu=0.5 "),
+    ):
+        manifest.write_text(original.replace('  "my-function":\n', '  "my-function":\n' + settings))
+        check([*MAKE, "check"], path)
+        lines = check([*MAKE, "deploy", "ENV=production", "DRY_RUN=1"], path).splitlines()
+        assert any("functions deploy" in line and flag in line for line in lines), lines
+    manifest.write_text(original.replace('  "my-function":\n', '  "my-function":\n    cpu: true\n'))
+    result = run([*MAKE, "check"], path)
+    assert "function 'my-function': cpu: must be a string or a number (got true)" in result.stderr
 
 
 @pytest.mark.parametrize(

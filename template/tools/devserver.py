@@ -113,6 +113,8 @@ class Functions:
         self.apps: dict[str, WSGIApp] = {}
         self.signatures: dict[str, str] = {}
         self.concurrency: dict[str, int] = {}
+        self.declared: dict[str, int] = {}  # functions.yaml's concurrency, by entry point
+        self.aliases: dict[str, str] = {}  # deployed names to entry points
         self.error = ""
         self.warnings: list[str] = []
         self.lock = threading.Lock()
@@ -128,6 +130,8 @@ class Functions:
                 self.error = "\n".join(error.errors)
                 return False
             declared = functions.by_entry_point()
+            self.declared = {n: int(f["concurrency"]) for n, f in declared.items()}
+            self.aliases = {f.name: n for n, f in declared.items() if f.name != n}
             environment = os.environ.get("ENVIRONMENT", "dev")
             for function in declared.values():  # the topics each function publishes to
                 for variable, topic in function.publishes.items():
@@ -173,8 +177,13 @@ class Functions:
         return ", ".join(f"/{n} ({s})" for n, s in self.signatures.items()) or "none"
 
     def threads(self) -> int:
-        """Request threads for the server: enough for every function's own concurrency."""
-        return max(1, min(1000, sum(self.concurrency.values())))
+        """Request threads for the server: enough for every function's own concurrency
+        (as functions.yaml declares it, even while main.py is broken)."""
+        return max(1, min(1000, sum({**self.declared, **self.concurrency}.values())))
+
+    def app(self, name: str) -> WSGIApp | None:
+        """The app at /<name>: an entry point, or a function's deployed name."""
+        return self.apps.get(name) or self.apps.get(self.aliases.get(name, ""))
 
 
 class Limited:
@@ -228,7 +237,7 @@ class Router:
                 f"\n\n{functions.error}\n"
             )
             return Response(body, 500, mimetype="text/plain")(environ, start_response)
-        app = functions.apps.get(name)
+        app = functions.app(name)
         if app is None:
             return self.index(name)(environ, start_response)
         environ = {
@@ -302,6 +311,12 @@ class Watcher(threading.Thread):
                 say(f"reloaded after a change to {', '.join(changed)}: {self.functions.describe()}")
                 for warning in self.functions.warnings:
                     say(warning)
+                threads = int(os.environ.get("THREADS", "0") or 0)
+                if self.functions.threads() > threads:
+                    say(
+                        f"the functions' concurrency now adds up to {self.functions.threads()}, "
+                        f"above the server's {threads} request threads: restart make dev"
+                    )
             else:
                 say(
                     f"main.py is broken, serving its error until it is fixed:\n{self.functions.error}"

@@ -547,6 +547,9 @@ def command_upload(args: argparse.Namespace) -> None:
     if not buckets:
         raise SystemExit("no storage function in functions.yaml: nothing to upload to")
     bucket = args.bucket or next(iter(buckets))
+    if bucket not in buckets:
+        known = ", ".join(buckets)
+        raise SystemExit(f"BUCKET: no bucket {bucket!r} in functions.yaml; buckets: {known}")
     path = Path(args.file)
     if not path.is_file():
         raise SystemExit(f"FILE: no file at {path}")
@@ -562,9 +565,8 @@ def command_upload(args: argparse.Namespace) -> None:
         with urllib.request.urlopen(request, timeout=30) as response:
             stored = json.loads(response.read())
     except urllib.error.HTTPError as error:
-        raise SystemExit(
-            f"the Cloud Storage emulator refused {name}: {error.read().decode()}"
-        ) from None
+        reason = error.read().decode(errors="replace").strip() or f"HTTP {error.code}"
+        raise SystemExit(f"the Cloud Storage emulator refused {name}: {reason}") from None
     except OSError:
         raise _unreachable("Cloud Storage emulator", host) from None
     print(f"stored gs://{bucket}/{name} (generation {stored.get('generation')})")

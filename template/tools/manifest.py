@@ -31,7 +31,7 @@ ANSWERS = ".copier-answers.yml"
 
 # The keys a function may set, with their YAML type. The names are those of
 # gcf-template's questions, plus the keys of Pub/Sub pipelines.
-KEYS: dict[str, type] = {
+KEYS: dict[str, type | tuple[type, ...]] = {
     "entry_point": str,
     "trigger_type": str,
     "pubsub_topic": str,
@@ -52,7 +52,7 @@ KEYS: dict[str, type] = {
     "publishes": dict,
     "region": str,
     "memory": str,
-    "cpu": str,
+    "cpu": (str, int, float),  # "1", 1 or 0.5, as gcloud takes --cpu
     "concurrency": int,
     "timeout": int,
     "min_instances": int,

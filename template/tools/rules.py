@@ -535,12 +535,16 @@ def choice_error(value: Any, key: str, choices: tuple[str, ...]) -> str:
     return ""
 
 
-def type_error(value: Any, key: str, kind: type) -> str:
-    """A value of the wrong YAML type (bool is not an int here)."""
-    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+def type_error(value: Any, key: str, kind: type | tuple[type, ...]) -> str:
+    """A value of the wrong YAML type (bool is not a number here)."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds):
         return ""
-    names = {bool: "true or false", int: "a whole number", str: "a string", list: "a list"}
-    return f"{key}: must be {names.get(kind, kind.__name__)}{got(value)}"
+    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+    wanted = " or ".join(
+        names.get(k, f"a {k.__name__}") for k in kinds if not (k is int and float in kinds)
+    )
+    return f"{key}: must be {wanted}{got(value)}"
 
 
 BILLING_ACCOUNT = re.compile(r"[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}")

@@ -134,6 +134,9 @@ def function_url(url: str, function: str | None) -> str:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
             served = [f["name"] for f in json.load(response)["functions"]]
+    except urllib.error.HTTPError as error:  # such as main.py broken: the server says why
+        body = error.read().decode(errors="replace").strip()
+        raise SystemExit(f"send_event: the dev server answered {error.code}:\n{body}") from None
     except (urllib.error.URLError, OSError) as error:
         raise SystemExit(
             f"send_event: no dev server at {url} ({error}); start it with `make dev`"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import sys
@@ -89,6 +90,14 @@ def test_setup_installs_one_handler_at_the_level_of_log_level(
     assert len(handlers) == 1
     assert root.level == logging.WARNING
     logs.setup("INFO")
+
+
+def test_setup_after_a_reimport_still_installs_one_handler() -> None:
+    """`make dev` imports logs.py anew on each change; records must not print twice."""
+    importlib.reload(logs)
+    logs.setup()
+    names = [h.get_name() for h in logging.getLogger().handlers]
+    assert names.count(logs.HANDLER_NAME) == 1
 
 
 def test_debug_is_for_this_repos_code_not_the_libraries(
