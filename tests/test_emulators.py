@@ -235,6 +235,23 @@ def test_an_upload_flows_through_the_pipeline_once(pipeline: Dev) -> None:
     assert sorted(r["line"] for r in invalid) == [3, 4, 6], pipeline.log()
 
 
+def test_uploads_the_emulator_cannot_take_are_refused_with_the_reason(pipeline: Dev) -> None:
+    (pipeline.path / "empty.csv").write_bytes(b"")
+    for args, reason in (
+        (["FILE=empty.csv"], "FILE: empty.csv is empty"),
+        (["FILE=events/pipeline/orders.csv", "BUCKET=elsewhere"], "BUCKET: no bucket 'elsewhere'"),
+    ):
+        result = subprocess.run(
+            [*MAKE, "upload", *args],
+            cwd=pipeline.path,
+            env=pipeline.env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode != 0
+        assert reason in result.stderr, result.stderr
+
+
 def test_a_message_delivered_twice_is_stored_once(pipeline: Dev) -> None:
     message = batch("twice+1", "twice")
     for _ in range(2):

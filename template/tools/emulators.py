@@ -553,6 +553,11 @@ def command_upload(args: argparse.Namespace) -> None:
     path = Path(args.file)
     if not path.is_file():
         raise SystemExit(f"FILE: no file at {path}")
+    if path.stat().st_size == 0:
+        raise SystemExit(
+            f"FILE: {path} is empty, which the local Cloud Storage emulator cannot store "
+            "(Cloud Storage can): upload a file with some content"
+        )
     name = args.name or path.name
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     request = urllib.request.Request(
@@ -567,8 +572,13 @@ def command_upload(args: argparse.Namespace) -> None:
     except urllib.error.HTTPError as error:
         reason = error.read().decode(errors="replace").strip() or f"HTTP {error.code}"
         raise SystemExit(f"the Cloud Storage emulator refused {name}: {reason}") from None
-    except OSError:
+    except ConnectionRefusedError:
         raise _unreachable("Cloud Storage emulator", host) from None
+    except OSError as error:  # it answered nothing: its log says why
+        raise SystemExit(
+            f"the Cloud Storage emulator failed on {name} ({error!r}); "
+            f"its log: {LOGS / 'storage.log'}"
+        ) from None
     print(f"stored gs://{bucket}/{name} (generation {stored.get('generation')})")
     for f in buckets.get(bucket, []):
         if f["storage_event"] != "finalized":
