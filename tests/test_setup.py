@@ -124,6 +124,10 @@ def test_each_identity_gets_what_it_needs(repo: Path, variant: str) -> None:
         assert (deployer, "roles/pubsub.editor") not in project_roles
         topics = [w[4] for w in words if w[1:4] == ["pubsub", "topics", "create"]]
         assert "validated-records-dev" in topics
+        # enrich-records writes to BigQuery: its API is enabled, once each.
+        [enable] = [w for w in words if w[1:3] == ["services", "enable"]]
+        assert "bigquery.googleapis.com" in enable
+        assert len(enable) == len(set(enable))
         assert "enrichment-complete-dead-letter-dev" in topics
         budget = next(w for w in words if w[1:4] == ["billing", "budgets", "create"])
         assert flag(budget, "budget-amount") == "120"

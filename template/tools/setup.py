@@ -37,6 +37,15 @@ from tools.commands import (
 from tools.deploy import PROJECT_ID, read_env_file
 from tools.manifest import ANSWERS, ROOT, Function, Manifest, account_id_base, load
 
+# The API to enable for a project role's service (roles/<service>.<role>).
+ROLE_APIS = {
+    "bigquery": "bigquery.googleapis.com",
+    "datastore": "firestore.googleapis.com",
+    "pubsub": "pubsub.googleapis.com",
+    "storage": "storage.googleapis.com",
+    "secretmanager": "secretmanager.googleapis.com",
+}
+
 APIS = (
     "cloudfunctions.googleapis.com",
     "run.googleapis.com",
@@ -143,7 +152,10 @@ class Setup(Plan):
             apis.append("vpcaccess.googleapis.com")
         if self.budget_amount():
             apis.append("billingbudgets.googleapis.com")
-        return apis
+        # The service behind a role a function is granted, such as BigQuery for the pipeline.
+        services = {role.split("/")[1].split(".")[0] for f in self.functions for role in f["roles"]}
+        apis += [ROLE_APIS[s] for s in sorted(services) if s in ROLE_APIS]
+        return list(dict.fromkeys(apis))
 
     def enable_apis(self) -> None:
         self.add(Step(gcloud("services", "enable", *self.apis(), f"--project={self.project}")))
