@@ -199,6 +199,19 @@ def test_lint_passes_for_every_runtime(variant) -> None:
         check([ruff, "format", "--check", "--quiet", target, "."], path)
 
 
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_make_install_warns_when_python_is_older_than_the_runtime(render, runtime: str) -> None:
+    """The Makefile's check, run by the Python of this suite (3.11 or later)."""
+    path = render(runtime=runtime)
+    warn = 'warn: ; @$(PYTHON) -c "$$OLDER_PYTHON_WARNING"'
+    result = run(["make", "--eval", warn, "warn", f"PYTHON={sys.executable}"], path)
+    assert result.returncode == 0, result.stderr
+    older = sys.version_info[:2] < (3, int(runtime[7:]))
+    assert ("older than the functions' runtime" in result.stderr) == older, result.stderr
+    if older:
+        assert f"Install Python 3.{runtime[7:]}" in result.stderr
+
+
 def empty_folders(path: Path) -> list[str]:
     return [
         d.relative_to(path).as_posix()
