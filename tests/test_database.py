@@ -296,6 +296,29 @@ def test_deploy_and_setup_carry_the_connection(repos: dict[str, Path], variant: 
     assert parse_errors([line, *setup], path) == []
 
 
+def test_environments_sharing_an_instance_are_warned_and_may_have_their_own(
+    repos: dict[str, Path], tmp_path: Path
+) -> None:
+    """dev and production on one instance: 2 x (80 + 2) connections > 100, said by make check.
+    An instance named in env.dev.yaml is dev's own: dev deploys with it, and the warning goes."""
+    path = tmp_path / "repo"
+    check(["cp", "-r", str(repos["password"]), str(path)], tmp_path)
+    result = run([*MAKE, "check"], path)
+    assert result.returncode == 0, result.stderr
+    assert "database: dev, production share the Cloud SQL instance" in result.stderr
+    assert "may hold 164 connections at once, above its max_connections (100)" in result.stderr
+    own = "my-project-id:us-central1:dev-db"
+    env_file = path / "env.dev.yaml"
+    env_file.write_text(env_file.read_text() + f'INSTANCE_CONNECTION_NAME: "{own}"\n')
+    result = run([*MAKE, "check"], path)
+    assert result.returncode == 0 and "share the Cloud SQL instance" not in result.stderr
+    answers = yaml.safe_load((path / ".copier-answers.yml").read_text())
+    for environment, instance in (("dev", own), ("production", answers["cloudsql_instance"])):
+        check([*MAKE, "deploy", f"ENV={environment}", "DRY_RUN=1"], path)
+        env = yaml.safe_load((path / ".deploy" / environment / "my-function.yaml").read_text())
+        assert env["INSTANCE_CONNECTION_NAME"] == instance
+
+
 def test_make_dev_serves_with_a_postgresql_it_stops_on_exit(repos: dict[str, Path]) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}

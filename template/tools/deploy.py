@@ -213,13 +213,15 @@ def write_env_file(
     variables = {**base, "THREADS": str(function["concurrency"])}
     variables |= {k: manifest.topic(t, environment) for k, t in function.publishes.items()}
     if function["database"] == "cloudsql_postgres":  # what database.py connects with
-        variables |= {
+        database = {
             "INSTANCE_CONNECTION_NAME": function["cloudsql_instance"],
             "DB_NAME": function["database_name"],
             "DB_USER": function["database_user"],
             "DB_IAM_AUTH": "true" if function["database_auth"] == "iam" else "false",
             "DB_IP_TYPE": function["database_ip"],
         }
+        # The environment's env file may name its own instance, database or user.
+        variables |= {k: v for k, v in database.items() if k not in base}
     path = Path(BUILD) / environment / f"{function.name}.yaml"
     (ROOT / path).parent.mkdir(parents=True, exist_ok=True)
     (ROOT / path).write_text(

@@ -105,6 +105,31 @@ def warm_instance_warnings(manifest: Manifest) -> list[str]:
     ]
 
 
+def shared_instance_warnings(manifest: Manifest) -> list[str]:
+    """One line for each Cloud SQL instance that several environments' pools could overfill
+    (an environment names an instance of its own with INSTANCE_CONNECTION_NAME in its env file)."""
+    users: dict[str, list[tuple[str, Function]]] = {}
+    for environment in manifest.environments:
+        variables = read_env_file(ROOT / f"env.{environment}.yaml")
+        for f in manifest.functions.values():
+            if f["database"] == "cloudsql_postgres":
+                instance = variables.get("INSTANCE_CONNECTION_NAME", f["cloudsql_instance"])
+                users.setdefault(instance, []).append((environment, f))
+    warnings = []
+    for instance, pools in users.items():
+        environments = list(dict.fromkeys(environment for environment, _ in pools))
+        total = sum(f["max_instances"] * (f["concurrency"] + rules.POOL_OVERFLOW) for _, f in pools)
+        limit = min(f["max_connections"] for _, f in pools)
+        if len(environments) > 1 and total > limit:
+            warnings.append(
+                f"database: {', '.join(environments)} share the Cloud SQL instance {instance}: "
+                f"their pools may hold {total} connections at once, above its max_connections "
+                f"({limit}). Give {environments[0]} an instance of its own "
+                f"(INSTANCE_CONNECTION_NAME in env.{environments[0]}.yaml), or raise max_connections."
+            )
+    return warnings
+
+
 class Setup(Plan):
     """The commands that prepare one environment's project for every function of the manifest."""
 
@@ -519,7 +544,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def set_up() -> int:
         if args.cost:
-            for warning in warm_instance_warnings(load()):
+            manifest = load()
+            for warning in warm_instance_warnings(manifest) + shared_instance_warnings(manifest):
                 print(f"warning: {warning}", file=sys.stderr)
             return 0
         if not args.environment:
@@ -527,7 +553,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.dry_run:
             require_gcloud()
         setup = plan(args.environment, args.dry_run)
-        for warning in warm_instance_warnings(setup.manifest):
+        for warning in warm_instance_warnings(setup.manifest) + shared_instance_warnings(
+            setup.manifest
+        ):
             print(f"setup: {warning}", file=sys.stderr)
         perform(setup.steps, "setup", args.dry_run)
         if args.dry_run:
