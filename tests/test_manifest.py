@@ -427,6 +427,22 @@ def test_make_dev_serves_every_function_with_its_own_settings(two_functions: Pat
         process.wait(timeout=15)
 
 
+def test_a_trigger_changed_in_the_answers_only_is_explained(render, tmp_path: Path) -> None:
+    """After `copier update --data trigger_type=http`, functions.yaml (the user's) still says
+    pubsub: make check says why the entry fails and what to change."""
+    path = tmp_path / "fn"
+    shutil.copytree(render(trigger_type="pubsub"), path)
+    answers_file = path / ".copier-answers.yml"
+    answers = yaml.safe_load(answers_file.read_text())
+    answers["trigger_type"] = "http"
+    del answers["pubsub_topic"]
+    answers_file.write_text(yaml.safe_dump(answers))
+    result = run([*MAKE, "check"], path)
+    assert result.returncode != 0
+    assert "functions.yaml makes my-function a pubsub function" in result.stderr, result.stderr
+    assert "the answers' trigger_type is http" in result.stderr
+
+
 def test_cpu_may_be_written_as_a_number(render, tmp_path: Path) -> None:
     """`cpu: 2` and `cpu: 0.5` are what gcloud's --cpu takes: accepted unquoted."""
     path = tmp_path / "fn"

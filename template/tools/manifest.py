@@ -278,6 +278,24 @@ def resolve(name: str, entry: Mapping[str, Any], answers: Mapping[str, Any]) -> 
 def function_errors(
     name: Any, entry: Any, settings: Mapping[str, Any], answers: Mapping[str, Any]
 ) -> list[str]:
+    """Every rule a function breaks, one line each; and, for the repo's first function, a hint
+    when its trigger is no longer the answers' (after `copier update --data trigger_type=...`)."""
+    errors = rule_errors(name, entry, settings, answers)
+    repo_trigger = answers.get("trigger_type")
+    if errors and name == answers.get("function_name") and isinstance(entry, dict):
+        trigger = entry.get("trigger_type", repo_trigger)
+        if trigger != repo_trigger:
+            errors.append(
+                f"trigger_type: functions.yaml makes {name} a {trigger} function, and the answers' "
+                f"trigger_type is {repo_trigger}: after changing the answer, change this entry and "
+                'the function in main.py to match (README.md, "Changing an answer")'
+            )
+    return errors
+
+
+def rule_errors(
+    name: Any, entry: Any, settings: Mapping[str, Any], answers: Mapping[str, Any]
+) -> list[str]:
     """Every rule a function breaks, one line each."""
     if not isinstance(entry, dict):
         return [
