@@ -208,6 +208,10 @@ def test_first_run_creates_everything_and_second_run_nothing(
     )
     assert any("service-accounts create my-function-deployer" in c for c in made)
     assert "WORKLOAD_IDENTITY_PROVIDER=projects/123456789012/" in first.stdout
+    # It points to the README section that says where the values go, which exists.
+    section = "GitHub Actions" if variant == "pipeline-budget" else "GitLab CI/CD"
+    assert f'(README.md, "{section}")' in first.stderr
+    assert f"### {section}\n" in (repo / "README.md").read_text()
 
     second, calls = fake_setup(repo, tmp_path, exists=True)
     assert second.returncode == 0, second.stderr
@@ -287,3 +291,17 @@ def test_bad_cost_answers_are_refused(
         )
     assert rule in str(error.value)
     assert not destination.exists()
+
+
+@pytest.mark.parametrize(
+    ("function_name", "provider"),
+    [("abc", "abc-ci"), ("gcp-tools", "ci-gcp-tools"), ("orders", "orders")],
+)
+def test_the_identity_provider_id_is_one_google_takes(
+    render, function_name: str, provider: str
+) -> None:
+    """4-32 characters, not starting with the reserved gcp-, whatever the function's name."""
+    lines = dry_run(render(function_name=function_name), "production")
+    [oidc] = [shlex.split(line) for line in lines if " create-oidc " in line]
+    assert oidc[oidc.index("create-oidc") + 1] == provider
+    assert 4 <= len(provider) <= 32 and not provider.startswith("gcp-")

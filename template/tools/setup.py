@@ -66,6 +66,13 @@ CI_IDENTITY = {
     ),
     "gitlab_ci": ("gitlab", "GitLab CI/CD", "https://gitlab.com", "project_path"),
 }
+# The README's section on each CI provider.
+CI_SECTIONS = {
+    "github_actions": "GitHub Actions",
+    "gitlab_ci": "GitLab CI/CD",
+    "cloud_build": "Cloud Build",
+    "none": "Continuous integration",
+}
 BUDGET_TOPIC = "budget-alerts"
 # Fractions of the budget that alert: spent so far, and the month's forecast.
 BUDGET_THRESHOLDS = (
@@ -103,6 +110,15 @@ def warm_instance_warnings(manifest: Manifest) -> list[str]:
         for f in manifest.functions.values()
         if f["min_instances"] > 0
     ]
+
+
+def provider_id(base: str) -> str:
+    """A workload identity pool provider id Google takes: 4-32 lower-case letters, digits and
+    hyphens, not starting with the reserved gcp-."""
+    name = f"ci-{base}" if base.startswith("gcp-") else base
+    if len(name) < 4:
+        name = f"{name}-ci"
+    return name[:32].rstrip("-")
 
 
 def shared_instance_warnings(manifest: Manifest) -> list[str]:
@@ -358,13 +374,16 @@ class Setup(Plan):
 
     # -- CI
 
+    def ci_section(self) -> str:
+        return CI_SECTIONS.get(str(self.manifest.answers.get("ci_provider")), "Deploying")
+
     def provider(self) -> tuple[str, str] | None:
         """The CI pool id and provider resource name, when CI authenticates through a pool."""
         ci = self.manifest.answers.get("ci_provider")
         if ci not in CI_IDENTITY:
             return None
         pool = CI_IDENTITY[ci][0]
-        name = account_id_base(self.manifest.answers)
+        name = provider_id(account_id_base(self.manifest.answers))
         return pool, (
             f"projects/{self.project_number}/locations/global/workloadIdentityPools/{pool}/providers/{name}"
         )
@@ -565,7 +584,7 @@ def main(argv: list[str] | None = None) -> int:
         values = setup.ci_values()
         if values:
             print(
-                'setup: done. CI needs these values (README.md, "Continuous integration"):',
+                f'setup: done. CI needs these values (README.md, "{setup.ci_section()}"):',
                 file=sys.stderr,
             )
             print("\n".join(values))
