@@ -17,6 +17,7 @@ from typing import Any
 
 import copier
 import pytest
+import yaml
 from gcloud_parser import parse_errors
 
 from conftest import TRIGGERS, check, run
@@ -115,7 +116,7 @@ def test_each_identity_gets_what_it_needs(repo: Path, variant: str) -> None:
         provider = next(w for w in words if "create-oidc" in w)
         assert (
             flag(provider, "attribute-condition")
-            == "assertion.project_path=='acme/platform/orders'"
+            == "assertion.project_path=='acme/platform/orders' && assertion.ref_protected=='true'"
         )
         assert "--issuer-uri=https://gitlab.com" in provider
     if variant == "pipeline-budget":
@@ -148,10 +149,14 @@ def test_each_identity_gets_what_it_needs(repo: Path, variant: str) -> None:
         ) < lines.index(shlex.join(budget))
 
 
-def test_github_provider_accepts_the_repository_only(render) -> None:
+def test_github_provider_accepts_the_repositorys_deploy_jobs_only(render) -> None:
+    """Only jobs in one of the deploy environments, whose deployment rules decide which refs may
+    deploy, get a token: not a workflow pushed to any branch."""
     lines = dry_run(render(trigger_type="pubsub"), "production")
     provider = next(shlex.split(line) for line in lines if "create-oidc" in line)
-    assert flag(provider, "attribute-condition") == "assertion.repository=='my-org/my-function'"
+    assert flag(provider, "attribute-condition") == (
+        "assertion.repository=='my-org/my-function' && assertion.environment in ['dev', 'production']"
+    )
     binding = next(shlex.split(line) for line in lines if "roles/iam.workloadIdentityUser" in line)
     assert binding[4] == "my-function-deployer@my-project-id.iam.gserviceaccount.com"
     assert flag(binding, "member") == (
@@ -305,3 +310,24 @@ def test_the_identity_provider_id_is_one_google_takes(
     [oidc] = [shlex.split(line) for line in lines if " create-oidc " in line]
     assert oidc[oidc.index("create-oidc") + 1] == provider
     assert 4 <= len(provider) <= 32 and not provider.startswith("gcp-")
+
+
+@pytest.mark.parametrize("environments", [["dev", "production"], ["dev", "staging", "production"]])
+def test_every_github_job_that_gets_a_token_runs_in_an_environment_the_provider_takes(
+    render, environments: list[str]
+) -> None:
+    path = render(environments=environments)
+    workflow = yaml.safe_load((path / ".github" / "workflows" / "ci.yml").read_text())
+    token_jobs = {
+        name: job
+        for name, job in workflow["jobs"].items()
+        if job.get("permissions", {}).get("id-token") == "write"
+    }
+    # CI deploys dev from the default branch and production from tags; staging by hand.
+    deployed = [job["environment"] for job in token_jobs.values()]
+    assert deployed == ["dev", "production"]
+    provider = next(
+        shlex.split(line) for line in dry_run(path, "production") if "create-oidc" in line
+    )
+    condition = flag(provider, "attribute-condition")
+    assert condition.endswith("assertion.environment in ['dev', 'production']")

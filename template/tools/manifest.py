@@ -171,6 +171,13 @@ class Manifest:
     def environments(self) -> list[str]:
         return list(self.answers.get("environments") or ["production"])
 
+    @property
+    def ci_environments(self) -> list[str]:
+        """The environments CI deploys (copier.yml's deploy_jobs): the first that is not
+        production, from the default branch, and production, from version tags."""
+        others = [e for e in self.environments if e != "production"]
+        return others[:1] + (["production"] if "production" in self.environments else [])
+
     def owned_topics(self) -> set[str]:
         """Topics the repo creates: those its functions publish to, scheduler topics, the
         topics of its own push subscriptions and their dead-letter topics."""

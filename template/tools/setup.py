@@ -388,6 +388,15 @@ class Setup(Plan):
             f"projects/{self.project_number}/locations/global/workloadIdentityPools/{pool}/providers/{name}"
         )
 
+    def ci_condition(self, claim: str, repository: str) -> str:
+        """The tokens the provider takes: the repository's, and of those only jobs that run in
+        one of its deploy environments (GitHub, whose environments have deployment rules) or on
+        a protected branch or tag (GitLab). A workflow pushed to any other branch gets none."""
+        if self.manifest.answers.get("ci_provider") == "gitlab_ci":
+            return f"assertion.{claim}=='{repository}' && assertion.ref_protected=='true'"
+        listed = ", ".join(f"'{e}'" for e in self.manifest.ci_environments)
+        return f"assertion.{claim}=='{repository}' && assertion.environment in [{listed}]"
+
     def ci_identity(self) -> None:
         """A pool, a provider that only accepts the repository's tokens, and the right to act as the deployer."""
         found = self.provider()
@@ -406,7 +415,7 @@ class Setup(Plan):
             f"--issuer-uri={issuer}",
             "--attribute-mapping=google.subject=assertion.sub,"
             f"attribute.{claim}=assertion.{claim},attribute.ref=assertion.ref",
-            f"--attribute-condition=assertion.{claim}=='{repository}'",
+            f"--attribute-condition={self.ci_condition(claim, repository)}",
         )
         provider = ("iam", "workload-identity-pools", "providers")
         self.add(
