@@ -27,6 +27,7 @@ import shlex
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -213,41 +214,46 @@ class Questionnaire:
             raw = self.render(raw, context)
         return CAST_STR_TO_NATIVE[kind](raw) if isinstance(raw, str) else raw
 
-    def evaluate(self, given: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """The first validator error (or ""), and every answer and computed value."""
-        context: dict[str, Any] = {"_given": set(given)}
-        error = ""
+    def walk(
+        self, given: dict[str, Any], context: dict[str, Any]
+    ) -> Iterator[tuple[str, dict[str, Any], bool]]:
+        """Each question in Copier's order, with whether it is asked, once its answer (given,
+        else its default rendered) is in `context`."""
+        context["_given"] = set(given)
         for key, question in QUESTIONS.items():
             if key.startswith("_"):
                 continue
             raw = given[key] if key in given else question.get("default")
             context[key] = self.value(key, raw, context)
             when = question.get("when", True)
-            asked = CAST_STR_TO_NATIVE["bool"](
-                self.render(when, context) if isinstance(when, str) else when
+            yield (
+                key,
+                question,
+                CAST_STR_TO_NATIVE["bool"](
+                    self.render(when, context) if isinstance(when, str) else when
+                ),
             )
+        del context["_given"]
+
+    def evaluate(self, given: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The first validator error (or ""), and every answer and computed value."""
+        context: dict[str, Any] = {}
+        error = ""
+        for _, question, asked in self.walk(given, context):
             if asked and not error and "validator" in question:
                 error = self.render(question["validator"], context).strip()
-        del context["_given"]
         return error, context
 
     def prompts(self, given: dict[str, Any]) -> dict[str, list[str]]:
         """What Copier shows for each question it asks: the help and the choices' labels,
-        rendered with the answers given before it."""
-        context: dict[str, Any] = {"_given": set(given)}
+        rendered with the answers."""
+        context: dict[str, Any] = {}
         shown = {}
-        for key, question in QUESTIONS.items():
-            if key.startswith("_"):
-                continue
-            when = question.get("when", True)
-            if CAST_STR_TO_NATIVE["bool"](
-                self.render(when, context) if isinstance(when, str) else when
-            ):
+        for key, question, asked in self.walk(given, context):
+            if asked:
                 choices = question.get("choices", [])
                 labels = list(choices) if isinstance(choices, dict) else []
                 shown[key] = [self.render(text, context) for text in (question["help"], *labels)]
-            raw = given[key] if key in given else question.get("default")
-            context[key] = self.value(key, raw, context)
         return shown
 
 
