@@ -106,8 +106,8 @@ def setup(level: str | None = None) -> None:
             f"LOG_LEVEL: must be DEBUG, INFO, WARNING, ERROR or CRITICAL (got {name!r})"
         )
     root.setLevel(max(wanted, logging.INFO))
-    for name in own_modules():
-        logging.getLogger(name).setLevel(wanted if wanted < logging.INFO else logging.NOTSET)
+    for module in own_modules():
+        logging.getLogger(module).setLevel(wanted if wanted < logging.INFO else logging.NOTSET)
 
 
 def drop(cloud_event: Any, reason: str) -> None:

@@ -206,22 +206,27 @@ def read_env_file(path: Path) -> dict[str, str]:
     return {str(k): v for k, v in values.items()}
 
 
+def database_variables(function: Function, base: dict[str, str]) -> dict[str, str]:
+    """What database.py connects with in an environment: the answers', unless the
+    environment's variables (`base`) name its own instance, database or user."""
+    answers = {
+        "INSTANCE_CONNECTION_NAME": function["cloudsql_instance"],
+        "DB_NAME": function["database_name"],
+        "DB_USER": function["database_user"],
+        "DB_IAM_AUTH": "true" if function["database_auth"] == "iam" else "false",
+        "DB_IP_TYPE": function["database_ip"],
+    }
+    return {k: base.get(k, v) for k, v in answers.items()}
+
+
 def write_env_file(
     manifest: Manifest, function: Function, environment: str, base: dict[str, str]
 ) -> str:
     """The function's env file: the environment's variables, THREADS, its topics and database."""
     variables = {**base, "THREADS": str(function["concurrency"])}
     variables |= {k: manifest.topic(t, environment) for k, t in function.publishes.items()}
-    if function["database"] == "cloudsql_postgres":  # what database.py connects with
-        database = {
-            "INSTANCE_CONNECTION_NAME": function["cloudsql_instance"],
-            "DB_NAME": function["database_name"],
-            "DB_USER": function["database_user"],
-            "DB_IAM_AUTH": "true" if function["database_auth"] == "iam" else "false",
-            "DB_IP_TYPE": function["database_ip"],
-        }
-        # The environment's env file may name its own instance, database or user.
-        variables |= {k: v for k, v in database.items() if k not in base}
+    if function["database"] == "cloudsql_postgres":
+        variables |= database_variables(function, base)
     path = Path(BUILD) / environment / f"{function.name}.yaml"
     (ROOT / path).parent.mkdir(parents=True, exist_ok=True)
     (ROOT / path).write_text(

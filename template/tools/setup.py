@@ -34,7 +34,7 @@ from tools.commands import (
     run_output,
     run_tool,
 )
-from tools.deploy import PROJECT_ID, read_env_file
+from tools.deploy import PROJECT_ID, database_variables, read_env_file
 from tools.manifest import ANSWERS, ROOT, Function, Manifest, account_id_base, load
 
 # The API to enable for a project role's service (roles/<service>.<role>).
@@ -129,7 +129,7 @@ def shared_instance_warnings(manifest: Manifest) -> list[str]:
         variables = read_env_file(ROOT / f"env.{environment}.yaml")
         for f in manifest.functions.values():
             if f["database"] == "cloudsql_postgres":
-                instance = variables.get("INSTANCE_CONNECTION_NAME", f["cloudsql_instance"])
+                instance = database_variables(f, variables)["INSTANCE_CONNECTION_NAME"]
                 users.setdefault(instance, []).append((environment, f))
     warnings = []
     for instance, pools in users.items():
@@ -144,6 +144,11 @@ def shared_instance_warnings(manifest: Manifest) -> list[str]:
                 f"(INSTANCE_CONNECTION_NAME in env.{environments[0]}.yaml), or raise max_connections."
             )
     return warnings
+
+
+def cost_warnings(manifest: Manifest) -> list[str]:
+    """What `make check` and `make setup` warn of: warm instances, overfilled shared databases."""
+    return warm_instance_warnings(manifest) + shared_instance_warnings(manifest)
 
 
 class Setup(Plan):
@@ -572,8 +577,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def set_up() -> int:
         if args.cost:
-            manifest = load()
-            for warning in warm_instance_warnings(manifest) + shared_instance_warnings(manifest):
+            for warning in cost_warnings(load()):
                 print(f"warning: {warning}", file=sys.stderr)
             return 0
         if not args.environment:
@@ -581,9 +585,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.dry_run:
             require_gcloud()
         setup = plan(args.environment, args.dry_run)
-        for warning in warm_instance_warnings(setup.manifest) + shared_instance_warnings(
-            setup.manifest
-        ):
+        for warning in cost_warnings(setup.manifest):
             print(f"setup: {warning}", file=sys.stderr)
         perform(setup.steps, "setup", args.dry_run)
         if args.dry_run:
