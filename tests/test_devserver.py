@@ -8,6 +8,7 @@ tools/send_event.py script) sends the samples of events/ to it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sys
@@ -246,21 +247,29 @@ time.sleep(3)
 """
 
 
-def test_an_edit_made_while_the_server_starts_is_served(render, tmp_path: Path) -> None:
-    """main.py changes while the server imports it: the change is picked up, not lost."""
+@contextlib.contextmanager
+def starting(render: Any, tmp_path: Path, appended: str) -> Iterator[tuple[Path, str, Any]]:
+    """A private copy of the default repo whose main.py has `appended`, its dev server just
+    started (not yet listening): (path, the original main.py, the server)."""
     path = tmp_path / "fn"
     shutil.copytree(render(), path)
     original = (path / "main.py").read_text()
-    (path / "main.py").write_text(original + SLOW_START)
-    helpers = load_module(path / "tests" / "conftest.py", "devserver_conftest_slow_start")
+    (path / "main.py").write_text(original + appended)
+    helpers = load_module(path / "tests" / "conftest.py", f"devserver_conftest_{tmp_path.name}")
     server = helpers.FunctionServer([sys.executable, "-m", "tools.devserver"], cwd=path)
     try:
+        yield path, original, server
+    finally:
+        server.stop()
+
+
+def test_an_edit_made_while_the_server_starts_is_served(render, tmp_path: Path) -> None:
+    """main.py changes while the server imports it: the change is picked up, not lost."""
+    with starting(render, tmp_path, SLOW_START) as (path, original, server):
         eventually(lambda: (path / "loading").exists(), 30, "main.py being loaded")
         (path / "main.py").write_text(original + VERSION_FUNCTION.format(version="edited"))
         server.wait_until_listening()
         eventually(lambda: get(server.url + "/version") == (200, "edited"), 30, "the edit served")
-    finally:
-        server.stop()
 
 
 def test_a_server_started_on_a_broken_main_py_has_its_threads_and_says_why(
@@ -268,13 +277,8 @@ def test_a_server_started_on_a_broken_main_py_has_its_threads_and_says_why(
 ) -> None:
     """Threads come from functions.yaml, so fixing main.py later serves full concurrency;
     `make event` meanwhile shows the server's error, not "no dev server"."""
-    path = tmp_path / "fn"
-    shutil.copytree(render(), path)
-    original = (path / "main.py").read_text()
-    (path / "main.py").write_text(original + "\nimport not_a_module_anywhere\n")
-    helpers = load_module(path / "tests" / "conftest.py", "devserver_conftest_broken_start")
-    server = helpers.FunctionServer([sys.executable, "-m", "tools.devserver"], cwd=path)
-    try:
+    broken = "\nimport not_a_module_anywhere\n"
+    with starting(render, tmp_path, broken) as (path, original, server):
         server.wait_until_listening()
         sample = next((path / "events" / "http").iterdir())
         sent = run(
@@ -286,8 +290,6 @@ def test_a_server_started_on_a_broken_main_py_has_its_threads_and_says_why(
         (path / "main.py").write_text(original)
         eventually(lambda: get(server.url + "/")[0] == 200, 30, "main.py fixed")
         assert json.loads(get(server.url + "/")[1])["threads"] == 80
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize(
