@@ -76,9 +76,9 @@ class JsonFormatter(logging.Formatter):
 
 
 def own_modules() -> set[str]:
-    """The top-level names of this repo's code (main, the helpers, tools, tests)."""
+    """The top-level names of this repo's code (main, the helpers, tests)."""
     root = Path(__file__).resolve().parent
-    return {p.stem for p in root.glob("*.py")} | {"tools", "tests"}
+    return {p.stem for p in root.glob("*.py")} | {"tests"}
 
 
 def setup(level: str | None = None) -> None:

@@ -106,14 +106,14 @@ def test_debug_is_for_this_repos_code_not_the_libraries(
     logs.setup("DEBUG")
     try:
         logging.getLogger("main").debug("from main")
-        logging.getLogger("tools.devserver").debug("from tools")
+        logging.getLogger("tests.unit").debug("from the tests")
         logging.getLogger("urllib3.connectionpool").debug("from a library")
         logging.getLogger("urllib3.connectionpool").info("a library's info")
     finally:
         logs.setup("INFO")
     logging.getLogger("main").debug("after INFO again")
     messages = [json.loads(line)["message"] for line in capsys.readouterr().out.splitlines()]
-    assert messages == ["from main", "from tools", "a library's info"]
+    assert messages == ["from main", "from the tests", "a library's info"]
 
 
 def test_an_unknown_log_level_is_named() -> None:

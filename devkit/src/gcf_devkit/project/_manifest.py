@@ -1,33 +1,18 @@
-"""The repo's functions: functions.yaml, resolved against the repo-wide answers and checked.
+"""functions.yaml: each function's settings resolved against the repo's answers, and checked.
 
-    python -m tools.manifest        (or `make check`)
-
-functions.yaml maps each deployed function name to its settings. A key a function
-leaves out takes the repo-wide value given to gcf-template (.copier-answers.yml;
-change those with `copier update --data KEY=VALUE`). Every function is checked with
-the platform's rules (tools/rules.py) and against main.py: a function the manifest
-declares that main.py does not define, or one main.py registers that the manifest
-lacks, is reported with both names. `make deploy` checks the same way first, so a
-setting Cloud Functions would refuse stops before anything is deployed.
+A key a function leaves out takes the repo-wide answer (.copier-answers.yml), else its
+default. Every function is checked with the platform's rules (gcf_devkit.rules); every
+problem is reported, one line each, naming the function and the key.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import re
-import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from tools import rules
-
-ROOT = Path(__file__).resolve().parents[1]
-MANIFEST = "functions.yaml"
-ANSWERS = ".copier-answers.yml"
+from gcf_devkit import rules
+from gcf_devkit.project._files import MANIFEST, ProjectError
+from gcf_devkit.project._function import Function
 
 # The keys a function may set, with their YAML type. The names are those of
 # gcf-template's questions, plus the keys of Pub/Sub pipelines.
@@ -76,7 +61,7 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "max_connections": int,
 }
 # Keys that apply to some trigger types only, and which.
-EVENTS = ("pubsub", "scheduler", "storage", "firestore", "audit_log")
+EVENTS = rules.EVENT_TRIGGERS
 APPLIES_TO: dict[str, tuple[str, ...]] = {
     "allow_unauthenticated": ("http",),
     "retry_on_failure": EVENTS,
@@ -91,7 +76,7 @@ APPLIES_TO: dict[str, tuple[str, ...]] = {
     "firestore_event": ("firestore",),
     "audit_service_name": ("audit_log",),
     "audit_method_name": ("audit_log",),
-    "trigger_location": ("storage", "firestore", "audit_log"),
+    "trigger_location": rules.LOCATED_TRIGGERS,
     "dead_letter_topic": ("pubsub",),
     "max_delivery_attempts": ("pubsub",),
 }
@@ -112,121 +97,13 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "firestore": ("firestore_document",),
     "audit_log": ("audit_service_name", "audit_method_name"),
 }
-ENV_NAME = re.compile("[A-Za-z_][A-Za-z0-9_]*")
-
-
-class ManifestError(Exception):
-    """functions.yaml or the answers break a rule; `errors` has one line per problem."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = errors
-
-
-@dataclass(frozen=True)
-class Function:
-    """One function of the manifest, every setting resolved."""
-
-    name: str
-    settings: dict[str, Any]
-
-    def __getitem__(self, key: str) -> Any:
-        return self.settings[key]
-
-    @property
-    def entry_point(self) -> str:
-        return str(self.settings["entry_point"])
-
-    @property
-    def trigger_type(self) -> str:
-        return str(self.settings["trigger_type"])
-
-    @property
-    def signature_type(self) -> str:
-        """How functions-framework calls it: `http`, or `cloudevent` for every event trigger."""
-        return "http" if self.trigger_type == "http" else "cloudevent"
-
-    @property
-    def push_subscription(self) -> bool:
-        """Delivered by a push subscription of the repo's own, with retries and a dead-letter topic."""
-        return bool(self.settings.get("dead_letter_topic"))
-
-    @property
-    def publishes(self) -> dict[str, str]:
-        return dict(self.settings.get("publishes") or {})
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """The repo-wide answers and every function, checked."""
-
-    answers: dict[str, Any]
-    functions: dict[str, Function] = field(default_factory=dict)
-
-    @property
-    def project(self) -> str:
-        return str(self.answers.get("gcp_project_id", ""))
-
-    @property
-    def environments(self) -> list[str]:
-        return list(self.answers.get("environments") or ["production"])
-
-    @property
-    def ci_environments(self) -> list[str]:
-        """The environments CI deploys (copier.yml's deploy_jobs): the first that is not
-        production, from the default branch, and production, from version tags."""
-        others = [e for e in self.environments if e != "production"]
-        return others[:1] + (["production"] if "production" in self.environments else [])
-
-    def owned_topics(self) -> set[str]:
-        """Topics the repo creates: those its functions publish to, scheduler topics, the
-        topics of its own push subscriptions and their dead-letter topics."""
-        topics = {t for f in self.functions.values() for t in f.publishes.values()}
-        for f in self.functions.values():
-            if f.trigger_type == "scheduler" or f.push_subscription:
-                topics.add(f["pubsub_topic"])
-            if f.push_subscription:
-                topics.add(f["dead_letter_topic"])
-        return topics
-
-    def topic(self, topic: str, environment: str) -> str:
-        """A topic's id in an environment: the repo's own topics are suffixed outside production."""
-        if topic in self.owned_topics() and environment != "production":
-            return f"{topic}-{environment}"
-        return topic
-
-    def function_name(self, function: Function, environment: str) -> str:
-        """The deployed name: <name>-<environment> outside production."""
-        return function.name if environment == "production" else f"{function.name}-{environment}"
-
-    def by_entry_point(self) -> dict[str, Function]:
-        return {f.entry_point: f for f in self.functions.values()}
-
-
-def read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ManifestError([f"{path.name} is missing"]) from None
-    except yaml.YAMLError as error:
-        raise ManifestError([f"{path.name} is not valid YAML: {error}"]) from None
-
-
-def read_answers(root: Path = ROOT) -> dict[str, Any]:
-    answers = read_yaml(root / ANSWERS) or {}
-    return {k: v for k, v in answers.items() if not str(k).startswith("_")}
-
-
-def account_id_base(answers: Mapping[str, Any]) -> str:
-    """The prefix of the repo's service account names (as gcf-template derives it)."""
-    name = str(answers.get("function_name", "function"))
-    return (name if len(name) >= 3 else f"{name}-fn")[:20].rstrip("-")
 
 
 def default(key: str, name: str, settings: Mapping[str, Any], answers: Mapping[str, Any]) -> Any:
     """The value of a key that neither the function nor the answers give."""
-    trigger_type = settings.get("trigger_type")
-    project = answers.get("gcp_project_id", "")
+    trigger_type = str(settings.get("trigger_type"))
+    project = str(answers.get("gcp_project_id", ""))
+    function_name = str(answers.get("function_name", "function"))
     values: dict[str, Any] = {
         "entry_point": name.replace("-", "_"),
         "trigger_type": "http",
@@ -234,10 +111,12 @@ def default(key: str, name: str, settings: Mapping[str, Any], answers: Mapping[s
         "firestore_database": "(default)",
         "firestore_event": "written",
         "schedule_time_zone": "Etc/UTC",
-        "trigger_location": "global" if trigger_type == "audit_log" else settings.get("region"),
+        "trigger_location": rules.default_trigger_location(
+            trigger_type, str(settings.get("region"))
+        ),
         "allow_unauthenticated": False,
         "retry_on_failure": bool(settings.get("dead_letter_topic")),
-        "max_delivery_attempts": 5,
+        "max_delivery_attempts": rules.MAX_DELIVERY_ATTEMPTS[0],
         "publishes": {},
         "secrets": [],
         "roles": [],
@@ -248,8 +127,8 @@ def default(key: str, name: str, settings: Mapping[str, Any], answers: Mapping[s
         "database_auth": "iam",
         "database_ip": "public",
         "max_connections": rules.DEFAULT_MAX_CONNECTIONS,
-        "service_account": f"{account_id_base(answers)}-sa@{project}.iam.gserviceaccount.com",
-        "trigger_service_account": f"{account_id_base(answers)}-trigger@{project}.iam.gserviceaccount.com",
+        "service_account": rules.service_account(function_name, project, "sa"),
+        "trigger_service_account": rules.service_account(function_name, project, "trigger"),
     }
     return values.get(key)
 
@@ -282,8 +161,16 @@ def resolve(name: str, entry: Mapping[str, Any], answers: Mapping[str, Any]) -> 
     return settings
 
 
+def applicable(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings with those that do not apply to the function's trigger emptied."""
+    trigger = settings.get("trigger_type")
+    return {
+        k: None if trigger not in APPLIES_TO.get(k, (trigger,)) else v for k, v in settings.items()
+    }
+
+
 def function_errors(
-    name: Any, entry: Any, settings: Mapping[str, Any], answers: Mapping[str, Any]
+    name: str, entry: Any, settings: Mapping[str, Any], answers: Mapping[str, Any]
 ) -> list[str]:
     """Every rule a function breaks, one line each; and, for the repo's first function, a hint
     when its trigger is no longer the answers' (after `copier update --data trigger_type=...`)."""
@@ -301,7 +188,7 @@ def function_errors(
 
 
 def rule_errors(
-    name: Any, entry: Any, settings: Mapping[str, Any], answers: Mapping[str, Any]
+    name: str, entry: Any, settings: Mapping[str, Any], answers: Mapping[str, Any]
 ) -> list[str]:
     """Every rule a function breaks, one line each."""
     if not isinstance(entry, dict):
@@ -316,10 +203,9 @@ def rule_errors(
         return [e for e in errors if e]
     s = settings
     trigger = s["trigger_type"]
-    errors.append(rules.function_name_error(name, "name"))
     environments = list(answers.get("environments") or [])
-    longest = max((len(e) for e in environments if e != "production"), default=-1)
-    if not errors[-1] and len(name) + longest + 1 > 63:
+    errors.append(rules.function_name_error(name, "name"))
+    if not errors[-1] and len(name) + rules.suffix_room(environments) > 63:
         errors.append(
             f"name: outside production the function deploys as {name}-<environment>, "
             f"which must fit in 63 characters{rules.got(name)}"
@@ -344,7 +230,7 @@ def rule_errors(
     errors += resource_errors(s)
     if not any(errors):
         errors += database_errors(s, answers)
-    errors.append(rules.warm_instances_error(s["min_instances"], environments or ["production"]))
+    errors.append(rules.min_instances_error(s["min_instances"], environments or ["production"]))
     return [e for e in errors if e]
 
 
@@ -352,8 +238,7 @@ def trigger_errors(
     s: Mapping[str, Any], entry: Mapping[str, Any], environments: list[str]
 ) -> list[str]:
     trigger = s["trigger_type"]
-    longest = max((len(e) for e in environments if e != "production"), default=-1)
-    room = 255 - longest - 1
+    room = 255 - rules.suffix_room(environments)
     errors = []
     if trigger in ("pubsub", "scheduler"):
         errors.append(
@@ -377,19 +262,19 @@ def trigger_errors(
             rules.audit_service_error(s["audit_service_name"]),
             rules.audit_method_error(s["audit_method_name"]),
         ]
-    if trigger in ("storage", "firestore", "audit_log"):
+    if trigger in rules.LOCATED_TRIGGERS:
         errors.append(rules.trigger_location_error(s["trigger_location"], trigger))
     if trigger != "http":
         errors.append(
             rules.service_account_error(s["trigger_service_account"], "trigger_service_account")
         )
     for variable, topic in s["publishes"].items():
-        if not isinstance(topic, str) or not ENV_NAME.fullmatch(str(variable)):
+        if not isinstance(topic, str) or not rules.ENV_NAME.fullmatch(str(variable)):
             errors.append(
                 "publishes: must map environment variable names to topic ids, "
                 f"such as {{RECORDS_TOPIC: records}}{rules.got({str(variable): topic})}"
             )
-        elif str(variable) in rules.RESERVED_NAMES or str(variable).startswith("X_GOOGLE_"):
+        elif rules.reserved(str(variable)):
             errors.append(f"publishes: {variable} is a reserved name{rules.got(variable)}")
         else:
             errors.append(rules.topic_error(topic, f"publishes.{variable}", room))
@@ -405,28 +290,21 @@ def trigger_errors(
             )
         else:
             errors.append(rules.topic_error(s["dead_letter_topic"], "dead_letter_topic", room))
-            low, high = rules.MAX_DELIVERY_ATTEMPTS
-            if not low <= s["max_delivery_attempts"] <= high:
-                errors.append(
-                    f"max_delivery_attempts: must be {low} to {high}{rules.got(s['max_delivery_attempts'])}"
-                )
+            errors.append(rules.max_delivery_attempts_error(s["max_delivery_attempts"]))
     elif "max_delivery_attempts" in entry:
         errors.append("max_delivery_attempts: needs a dead_letter_topic")
     return errors
 
 
 def resource_errors(s: Mapping[str, Any]) -> list[str]:
-    errors = [
-        rules.region_error(s["region"]),
-        rules.memory_error(s["memory"]),
-    ]
+    errors = [rules.region_error(s["region"]), rules.memory_error(s["memory"])]
     if not errors[-1]:
         errors.append(rules.cpu_error(s["cpu"], s["memory"]))
         if not errors[-1]:
             errors.append(rules.concurrency_error(s["concurrency"], s["cpu"], s["memory"]))
     errors += [
-        rules.timeout_error(s["timeout"], s["trigger_type"]),
-        rules.instances_error(s["min_instances"], s["max_instances"]),
+        rules.timeout_error(s["timeout"], s["trigger_type"] == "http"),
+        rules.max_instances_error(s["max_instances"], s["min_instances"]),
         rules.secrets_error(s["secrets"]),
         rules.roles_error(s["roles"]),
         rules.service_account_error(s["service_account"], "service_account"),
@@ -468,8 +346,12 @@ def database_errors(s: Mapping[str, Any], answers: Mapping[str, Any]) -> list[st
         rules.choice_error(s["database_auth"], "database_auth", rules.DATABASE_AUTH),
         rules.choice_error(s["database_ip"], "database_ip", rules.DATABASE_IPS),
         rules.database_ip_error(s["database_ip"], s["vpc"]),
-        rules.database_pool_error(s["max_connections"], s["max_instances"], s["concurrency"]),
     ]
+    pool = rules.max_connections_error(s["max_connections"], s["concurrency"], s["min_instances"])
+    errors.append(
+        pool
+        or rules.database_pool_error(s["max_connections"], s["max_instances"], s["concurrency"])
+    )
     if s["database_auth"] in rules.DATABASE_AUTH:
         errors.append(
             rules.database_user_error(s["database_user"], s["database_auth"], s["service_account"])
@@ -483,13 +365,12 @@ def database_errors(s: Mapping[str, Any], answers: Mapping[str, Any]) -> list[st
     return errors
 
 
-def load(root: Path = ROOT) -> Manifest:
-    """Read and check functions.yaml; raise ManifestError with every problem found."""
-    answers = read_answers(root)
-    document = read_yaml(root / MANIFEST)
+def load_functions(document: Any, answers: Mapping[str, Any]) -> dict[str, Function]:
+    """Every function of a functions.yaml document, checked; raise ProjectError with every
+    problem found."""
     entries = document.get("functions") if isinstance(document, dict) else None
     if not isinstance(entries, dict) or not entries:
-        raise ManifestError(
+        raise ProjectError(
             [f"{MANIFEST}: must have a map `functions:` from function names to their settings"]
         )
     errors: list[str] = []
@@ -499,7 +380,7 @@ def load(root: Path = ROOT) -> Manifest:
         problems = function_errors(str(name), entry, settings, answers)
         errors += [f"{MANIFEST}: function {str(name)!r}: {p}" for p in problems]
         if not problems:
-            functions[str(name)] = Function(str(name), settings)
+            functions[str(name)] = Function.from_settings(str(name), applicable(settings))
     seen: dict[str, str] = {}
     for function in functions.values():
         other = seen.setdefault(function.entry_point, function.name)
@@ -509,79 +390,5 @@ def load(root: Path = ROOT) -> Manifest:
                 f"is also the entry point of {other!r}; each function needs its own"
             )
     if errors:
-        raise ManifestError(errors)
-    return Manifest(answers, functions)
-
-
-def registered_functions(root: Path = ROOT) -> tuple[dict[str, str], set[str]]:
-    """What main.py registers with functions-framework (name -> signature type), and what it defines."""
-    from functions_framework import _function_registry
-
-    _function_registry.REGISTRY_MAP.clear()
-    spec = importlib.util.spec_from_file_location("main", root / "main.py")
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {root / 'main.py'}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["main"] = module
-    spec.loader.exec_module(module)
-    defined = {name for name, value in vars(module).items() if callable(value)}
-    registered = {
-        name: kind for name, kind in _function_registry.REGISTRY_MAP.items() if name in defined
-    }
-    return registered, defined
-
-
-def main_py_errors(manifest: Manifest, root: Path = ROOT) -> list[str]:
-    """Functions the manifest and main.py disagree on, with both names."""
-    registered, defined = registered_functions(root)
-    errors = []
-    for function in manifest.functions.values():
-        entry_point, kind = function.entry_point, registered.get(function.entry_point)
-        where = f"{MANIFEST} declares {function.name!r} with entry_point {entry_point!r}"
-        if entry_point not in defined:
-            errors.append(f"{where}, which main.py does not define")
-        elif kind is None and function.signature_type != "http":
-            errors.append(
-                f"{where} as a {function.trigger_type} function, but main.py's {entry_point} "
-                "has no @functions_framework.cloud_event decorator"
-            )
-        elif kind is not None and kind != function.signature_type:
-            errors.append(
-                f"{where} as a {function.trigger_type} function ({function.signature_type}), "
-                f"but main.py registers {entry_point} as {kind}"
-            )
-    declared = manifest.by_entry_point()
-    errors += [
-        f"main.py registers {name!r} ({kind}), which {MANIFEST} lacks: add it under functions:, "
-        f"for example `{name.replace('_', '-')}: {{entry_point: {name}, trigger_type: ...}}`"
-        for name, kind in registered.items()
-        if name not in declared
-    ]
-    return errors
-
-
-def main() -> int:
-    try:
-        manifest = load()
-    except ManifestError as error:
-        print("\n".join(error.errors), file=sys.stderr)
-        return 1
-    try:
-        errors = main_py_errors(manifest)
-    except Exception as error:  # main.py's own error, shown as such
-        print(f"main.py cannot be imported: {error!r}", file=sys.stderr)
-        return 1
-    if errors:
-        print("\n".join(errors), file=sys.stderr)
-        return 1
-    for function in manifest.functions.values():
-        print(
-            f"{function.name}: {function.entry_point} ({function.trigger_type}), "
-            f"{function['memory']}, {function['cpu']} vCPU, concurrency {function['concurrency']}"
-        )
-    print(f"{MANIFEST}: {len(manifest.functions)} function(s) checked against main.py")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        raise ProjectError(errors)
+    return functions

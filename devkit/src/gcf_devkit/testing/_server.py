@@ -1,43 +1,20 @@
-"""Shared test helpers: a real functions-framework server and log capture."""
+"""A real functions-framework server for tests, with the log lines it prints."""
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
-import pytest
-from cloudevents.http import CloudEvent
-{%- if database == 'cloudsql_postgres' %}
-
-from tools import postgres
-{%- endif %}
-
-ROOT = Path(__file__).resolve().parents[1]
+# The project the servers and the functions under test see (GOOGLE_CLOUD_PROJECT).
 TEST_PROJECT = "test-project"
-
-if TYPE_CHECKING:
-
-    class LogRecord(logging.LogRecord):
-        """A log record whose fields passed with `extra` are attributes of any type."""
-
-        def __getattr__(self, name: str) -> Any: ...
-
-else:
-    LogRecord = logging.LogRecord
-
-# Call an event function directly; return the log record it wrote for the event.
-Handle = Callable[[Callable[[CloudEvent], None], CloudEvent], LogRecord]
-# Start a functions-framework server for a target, with extra environment variables.
-Serve = Callable[..., "FunctionServer"]
 
 
 def free_port() -> int:
@@ -51,7 +28,9 @@ def free_port() -> int:
 class FunctionServer:
     """A server process on a free port, with the JSON log lines it prints."""
 
-    def __init__(self, args: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None):
+    def __init__(
+        self, args: list[str], cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.records: list[dict[str, Any]] = []
@@ -68,10 +47,13 @@ class FunctionServer:
         threading.Thread(target=self._read, daemon=True).start()
 
     @classmethod
-    def functions_framework(cls, target: str, **env: str) -> FunctionServer:
-        """Serve `target` from main.py with functions-framework, as production does."""
+    def functions_framework(
+        cls, target: str, cwd: Path | None = None, **env: str
+    ) -> FunctionServer:
+        """Serve `target` from main.py (in `cwd`, the current folder by default) with
+        functions-framework, as production does."""
         args = [sys.executable, "-m", "functions_framework", "--target", target]
-        return cls(args, env={"GOOGLE_CLOUD_PROJECT": TEST_PROJECT, **env})
+        return cls(args, cwd, env={"GOOGLE_CLOUD_PROJECT": TEST_PROJECT, **env})
 
     def _read(self) -> None:
         assert self._process.stdout is not None
@@ -138,48 +120,3 @@ class FunctionServer:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
-
-
-@pytest.fixture(scope="session")
-def serve() -> Iterator[Serve]:
-    """Start functions-framework servers for targets; stop them after the tests."""
-    servers: list[FunctionServer] = []
-
-    def start(target: str, **env: str) -> FunctionServer:
-        server = FunctionServer.functions_framework(target, **env)
-        servers.append(server)
-        return server.wait_until_listening()
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
-{%- if database == 'cloudsql_postgres' %}
-
-
-@pytest.fixture(scope="session", autouse=True)
-def database_url() -> Iterator[str]:
-    """A new database for the tests, schema applied, on the server of DATABASE_URL or on a
-    throw-away one (tools/postgres.py says what it needs installed).
-
-    Functions, and the servers the tests start, find it through DATABASE_URL.
-    """
-    with postgres.database(fresh=True) as url:
-        os.environ["DATABASE_URL"] = url
-        yield url
-{%- endif %}
-
-
-@pytest.fixture
-def handle(caplog: pytest.LogCaptureFixture) -> Handle:
-    """Call an event function directly; return the log record it wrote for the event."""
-
-    def call(function: Callable[[CloudEvent], None], event: CloudEvent) -> LogRecord:
-        with caplog.at_level(logging.DEBUG):
-            function(event)
-        records = [r for r in caplog.records if getattr(r, "event_id", None) == event["id"]]
-        assert records, f"the function logged nothing for event {event['id']}"
-        return cast("LogRecord", records[-1])
-
-    return call

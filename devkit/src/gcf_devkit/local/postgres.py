@@ -1,7 +1,6 @@
-"""A real PostgreSQL for `make dev` and the tests: DATABASE_URL when set, else a throw-away server.
+"""A real PostgreSQL for `gcf dev` and the tests: DATABASE_URL when set, else a throw-away server.
 
-    python -m tools.postgres        (start one, apply schema.sql, print its URL; Ctrl-C stops it)
-
+`gcf postgres` starts one, applies schema.sql, prints its URL, and stops it on Ctrl-C.
 When DATABASE_URL is set, that database is used as it is. Otherwise, when PostgreSQL's
 programs are installed (on PATH, or Debian's /usr/lib/postgresql/<version>/bin:
 `apt-get install postgresql`; macOS: `brew install postgresql`), a server is started
@@ -27,8 +26,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = ROOT / "schema.sql"
 # The account that runs the server when this runs as root.
 SERVER_USER = "postgres"
 
@@ -55,7 +52,7 @@ def statements(sql: str) -> list[str]:
     return [s.strip() for s in re.split(r";[ \t]*$", text, flags=re.M) if s.strip()]
 
 
-def apply_schema(url: str, schema: Path = SCHEMA) -> None:
+def apply_schema(url: str, schema: Path) -> None:
     """Run schema.sql against the database at `url`."""
     import sqlalchemy
 
@@ -131,7 +128,7 @@ class Server:
 
 
 @contextlib.contextmanager
-def database(schema: Path = SCHEMA, fresh: bool = False) -> Iterator[str]:
+def database(schema: Path, fresh: bool = False) -> Iterator[str]:
     """The URL of a PostgreSQL with the schema applied; a server started here is stopped after.
 
     With `fresh`, the URL is that of a new, empty database on that server, dropped after:
@@ -178,9 +175,10 @@ def _fresh(url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def main() -> int:
+def serve(schema: Path) -> int:
+    """Start a PostgreSQL with the schema, print its URL, and keep it until Ctrl-C."""
     try:
-        with database() as url:
+        with database(schema) as url:
             print(f"DATABASE_URL={url}", flush=True)
             with contextlib.suppress(KeyboardInterrupt):
                 while True:
@@ -189,7 +187,3 @@ def main() -> int:
         print(f"postgres: {error}", file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

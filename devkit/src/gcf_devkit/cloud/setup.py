@@ -1,11 +1,7 @@
 """One-time setup of a project for the functions of functions.yaml, re-runnable at any time.
 
-    python -m tools.setup ENVIRONMENT [--dry-run]
-    (or `make setup ENV=<environment> [DRY_RUN=1]`)
-    python -m tools.setup --cost   (part of `make check`: warns of warm instances)
-
 Enables the APIs the functions need; creates their service accounts (runtime, trigger,
-and the deployer that CI and `make deploy` use) and grants each exactly the roles it
+and the deployer that CI and `gcf deploy` use) and grants each exactly the roles it
 needs (a secret's accessor role on that secret only, the deployer's right to act as an
 account on that account only); creates the topics, dead-letter topics and buckets the
 functions use; sets up Workload Identity Federation for CI (GitHub Actions, GitLab CI/CD)
@@ -19,23 +15,16 @@ shell-quoted line each, and needs no gcloud.
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
-
-from tools import rules
-from tools.commands import (
+from gcf_devkit import rules
+from gcf_devkit.cloud._steps import (
     CommandError,
     Plan,
     Step,
     gcloud,
-    perform,
-    require_gcloud,
+    project_number,
     run_output,
-    run_tool,
 )
-from tools.deploy import PROJECT_ID, database_variables, read_env_file
-from tools.manifest import ANSWERS, ROOT, Function, Manifest, account_id_base, load
+from gcf_devkit.project import ANSWERS, Function, Project
 
 # The API to enable for a project role's service (roles/<service>.<role>).
 ROLE_APIS = {
@@ -91,27 +80,6 @@ def account_project(email: str) -> str | None:
     return domain.removesuffix(".iam.gserviceaccount.com")
 
 
-def deployer_account(manifest: Manifest) -> str:
-    """The identity `make deploy` runs as in CI (as gcf-template names it)."""
-    return (
-        f"{account_id_base(manifest.answers)}-deployer@{manifest.project}.iam.gserviceaccount.com"
-    )
-
-
-def warm_instance_warnings(manifest: Manifest) -> list[str]:
-    """One line for each function that keeps instances warm in production, and what that costs."""
-    if "production" not in manifest.environments:
-        return []
-    return [
-        f"cost: {f.name} keeps {f['min_instances']} instance(s) warm in production "
-        f"({f['memory']}, {f['cpu']} vCPU each): they spare its callers cold starts, and are "
-        "billed around the clock, busy or idle. Set min_instances: 0 in functions.yaml to pay "
-        "only for requests."
-        for f in manifest.functions.values()
-        if f["min_instances"] > 0
-    ]
-
-
 def provider_id(base: str) -> str:
     """A workload identity pool provider id Google takes: 4-32 lower-case letters, digits and
     hyphens, not starting with the reserved gcp-."""
@@ -121,50 +89,20 @@ def provider_id(base: str) -> str:
     return name[:32].rstrip("-")
 
 
-def shared_instance_warnings(manifest: Manifest) -> list[str]:
-    """One line for each Cloud SQL instance that several environments' pools could overfill
-    (an environment names an instance of its own with INSTANCE_CONNECTION_NAME in its env file)."""
-    users: dict[str, list[tuple[str, Function]]] = {}
-    for environment in manifest.environments:
-        variables = read_env_file(ROOT / f"env.{environment}.yaml")
-        for f in manifest.functions.values():
-            if f["database"] == "cloudsql_postgres":
-                instance = database_variables(f, variables)["INSTANCE_CONNECTION_NAME"]
-                users.setdefault(instance, []).append((environment, f))
-    warnings = []
-    for instance, pools in users.items():
-        environments = list(dict.fromkeys(environment for environment, _ in pools))
-        total = sum(f["max_instances"] * (f["concurrency"] + rules.POOL_OVERFLOW) for _, f in pools)
-        limit = min(f["max_connections"] for _, f in pools)
-        if len(environments) > 1 and total > limit:
-            warnings.append(
-                f"database: {', '.join(environments)} share the Cloud SQL instance {instance}: "
-                f"their pools may hold {total} connections at once, above its max_connections "
-                f"({limit}). Give {environments[0]} an instance of its own "
-                f"(INSTANCE_CONNECTION_NAME in env.{environments[0]}.yaml), or raise max_connections."
-            )
-    return warnings
-
-
-def cost_warnings(manifest: Manifest) -> list[str]:
-    """What `make check` and `make setup` warn of: warm instances, overfilled shared databases."""
-    return warm_instance_warnings(manifest) + shared_instance_warnings(manifest)
-
-
 class Setup(Plan):
-    """The commands that prepare one environment's project for every function of the manifest."""
+    """The commands that prepare one environment's project for every function of the repo."""
 
     def __init__(
-        self, manifest: Manifest, environment: str, project: str, project_number: str
+        self, project: Project, environment: str, cloud_project: str, project_number: str
     ) -> None:
-        super().__init__(manifest, environment, project, project_number)
-        self.functions = list(manifest.functions.values())
-        self.deployer = deployer_account(manifest)
+        super().__init__(project, environment, cloud_project, project_number)
+        self.functions = list(project.functions.values())
+        self.deployer = project.deployer
         self.notes: list[str] = []
         self.accounts_seen: set[str] = set()
 
     def grant_project(self, account: str, role: str) -> None:
-        self.grant(("projects",), self.project, f"serviceAccount:{account}", role)
+        self.grant(("projects",), self.cloud_project, f"serviceAccount:{account}", role)
 
     def build(self) -> Setup:
         self.enable_apis()
@@ -182,7 +120,7 @@ class Setup(Plan):
     def apis(self) -> list[str]:
         triggers = {f.trigger_type for f in self.functions}
         apis = list(APIS)
-        if triggers - {"http"} or self.manifest.owned_topics():
+        if triggers - {"http"} or self.project.owned_topics():
             apis += ["eventarc.googleapis.com", "pubsub.googleapis.com"]
         if "scheduler" in triggers:
             apis.append("cloudscheduler.googleapis.com")
@@ -190,21 +128,23 @@ class Setup(Plan):
             apis.append("storage.googleapis.com")
         if "firestore" in triggers:
             apis.append("firestore.googleapis.com")
-        if any(f["secrets"] for f in self.functions):
+        if any(f.secrets for f in self.functions):
             apis.append("secretmanager.googleapis.com")
-        if any(f["database"] == "cloudsql_postgres" for f in self.functions):
+        if any(f.has_database for f in self.functions):
             apis.append("sqladmin.googleapis.com")
-        if any(f["vpc"] == "connector" for f in self.functions):
+        if any(f.vpc == "connector" for f in self.functions):
             apis.append("vpcaccess.googleapis.com")
         if self.budget_amount():
             apis.append("billingbudgets.googleapis.com")
         # The service behind a role a function is granted, such as BigQuery for the pipeline.
-        services = {role.split("/")[1].split(".")[0] for f in self.functions for role in f["roles"]}
+        services = {role.split("/")[1].split(".")[0] for f in self.functions for role in f.roles}
         apis += [ROLE_APIS[s] for s in sorted(services) if s in ROLE_APIS]
         return list(dict.fromkeys(apis))
 
     def enable_apis(self) -> None:
-        self.add(Step(gcloud("services", "enable", *self.apis(), f"--project={self.project}")))
+        self.add(
+            Step(gcloud("services", "enable", *self.apis(), f"--project={self.cloud_project}"))
+        )
 
     # -- identities
 
@@ -235,37 +175,35 @@ class Setup(Plan):
     def accounts(self) -> None:
         """Each function's runtime identity, and the identity its events are delivered as."""
         for f in self.functions:
-            self.create_account(f["service_account"], f"{f.name} runtime")
+            self.create_account(f.service_account, f"{f.name} runtime")
             if f.trigger_type != "http":
-                self.create_account(f["trigger_service_account"], f"{f.name} event delivery")
-        self.create_account(
-            self.deployer, f"{self.manifest.answers.get('function_name', '')} deployer"
-        )
+                self.create_account(f.trigger_service_account, f"{f.name} event delivery")
+        self.create_account(self.deployer, f"{self.project.function_name} deployer")
         for f in self.functions:
             if f.trigger_type != "http":
                 for role in ("roles/eventarc.eventReceiver", "roles/run.invoker"):
-                    self.grant_project(f["trigger_service_account"], role)
+                    self.grant_project(f.trigger_service_account, role)
 
     def runtime_roles(self, f: Function) -> None:
-        account = f"serviceAccount:{f['service_account']}"
+        account = f"serviceAccount:{f.service_account}"
         if f.trigger_type == "storage":
-            bucket = f"gs://{f['storage_bucket']}"
+            bucket = f"gs://{f.storage_bucket}"
             self.grant(("storage", "buckets"), bucket, account, "roles/storage.objectViewer")
         if f.trigger_type == "firestore":
-            self.grant_project(f["service_account"], "roles/datastore.user")
+            self.grant_project(f.service_account, "roles/datastore.user")
         for topic in f.publishes.values():
             self.grant(("pubsub", "topics"), self.topic(topic), account, "roles/pubsub.publisher")
-        for role in f["roles"]:
-            self.grant_project(f["service_account"], role)
-        if f["database"] == "cloudsql_postgres":
+        for role in f.roles:
+            self.grant_project(f.service_account, role)
+        if f.has_database:
             self.database_access(f)
-        for entry in f["secrets"]:
+        for entry in f.secrets:
             source = str(entry).partition("=")[2].rpartition(":")[0]
             project, _, secret = source.removeprefix("projects/").rpartition("/secrets/")
-            if project in ("", self.project):
+            if project in ("", self.cloud_project):
                 self.create(("secrets",), secret, "--replication-policy=automatic")
             self.grant(("secrets",), secret, account, "roles/secretmanager.secretAccessor", project)
-            where = f" --project={project}" if project else f" --project={self.project}"
+            where = f" --project={project}" if project else f" --project={self.cloud_project}"
             self.notes.append(
                 f"secret {secret}: give it a value once, with "
                 f"printf '%s' 'the value' | gcloud secrets versions add {secret}{where} --data-file=-"
@@ -273,22 +211,22 @@ class Setup(Plan):
 
     def database_access(self, f: Function) -> None:
         """Connect through the Cloud SQL connector; with IAM auth, sign in as a database user."""
-        account = f"serviceAccount:{f['service_account']}"
-        project, _, rest = f["cloudsql_instance"].partition(":")
+        account = f"serviceAccount:{f.service_account}"
+        project, _, rest = f.cloudsql_instance.partition(":")
         instance = rest.partition(":")[2]
         roles = ["roles/cloudsql.client"]
-        if f["database_auth"] == "iam":
+        if f.database_auth == "iam":
             roles.append("roles/cloudsql.instanceUser")
         for role in roles:
             self.grant(("projects",), project, account, role)
-        if f["database_auth"] == "iam":
+        if f.database_auth == "iam":
             self.add(
                 Step(
                     gcloud(
                         "sql",
                         "users",
                         "create",
-                        f["database_user"],
+                        f.database_user,
                         f"--instance={instance}",
                         "--type=cloud_iam_service_account",
                         f"--project={project}",
@@ -297,15 +235,15 @@ class Setup(Plan):
                         "sql",
                         "users",
                         "describe",
-                        f["database_user"],
+                        f.database_user,
                         f"--instance={instance}",
                         f"--project={project}",
                     ),
                 )
             )
         self.notes.append(
-            f"database {f['database_name']} on {f['cloudsql_instance']}: create its tables with "
-            f'schema.sql, and let {f["database_user"]} use them (README.md, "Database")'
+            f"database {f.database_name} on {f.cloudsql_instance}: create its tables with "
+            f'schema.sql, and let {f.database_user} use them (README.md, "Database")'
         )
 
     def deployer_roles(self) -> None:
@@ -318,15 +256,15 @@ class Setup(Plan):
             # make deploy wires push subscriptions: the Pub/Sub service agent's roles on
             # their dead-letter topics and on them.
             roles.append("roles/pubsub.admin")
-        elif self.manifest.owned_topics():
+        elif self.project.owned_topics():
             roles.append("roles/pubsub.editor")
-        if self.manifest.answers.get("ci_provider") == "cloud_build":
+        if self.project.ci_provider == "cloud_build":
             roles.append("roles/cloudbuild.builds.builder")
         for role in roles:
             self.grant_project(self.deployer, role)
-        identities = [f["service_account"] for f in self.functions]
+        identities = [f.service_account for f in self.functions]
         identities += [
-            f["trigger_service_account"] for f in self.functions if f.trigger_type != "http"
+            f.trigger_service_account for f in self.functions if f.trigger_type != "http"
         ]
         for email in dict.fromkeys(identities):
             self.grant(
@@ -334,7 +272,7 @@ class Setup(Plan):
                 email,
                 f"serviceAccount:{self.deployer}",
                 "roles/iam.serviceAccountUser",
-                account_project(email) or self.project,
+                account_project(email) or self.cloud_project,
             )
 
     # -- resources
@@ -344,17 +282,17 @@ class Setup(Plan):
         for f in self.functions:
             topics = list(f.publishes.values())
             if f.trigger_type in ("pubsub", "scheduler"):
-                topics.append(f["pubsub_topic"])
+                topics.append(f.pubsub_topic)
             for topic in topics:
                 self.create(("pubsub", "topics"), self.topic(topic))
             if f.push_subscription:
-                dead_letter = self.topic(f["dead_letter_topic"])
+                dead_letter = self.topic(f.dead_letter_topic)
                 self.create(("pubsub", "topics"), dead_letter)
                 self.create(("pubsub", "subscriptions"), dead_letter, f"--topic={dead_letter}")
                 agent = f"serviceAccount:service-{self.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
                 self.grant(("pubsub", "topics"), dead_letter, agent, "roles/pubsub.publisher")
             if f.trigger_type == "storage":
-                bucket = f"gs://{f['storage_bucket']}"
+                bucket = f"gs://{f.storage_bucket}"
                 self.add(
                     Step(
                         gcloud(
@@ -362,8 +300,8 @@ class Setup(Plan):
                             "buckets",
                             "create",
                             bucket,
-                            f"--project={self.project}",
-                            f"--location={f['trigger_location']}",
+                            f"--project={self.cloud_project}",
+                            f"--location={f.trigger_location}",
                             "--uniform-bucket-level-access",
                         ),
                         exists=gcloud(
@@ -373,22 +311,22 @@ class Setup(Plan):
                 )
         if any(f.trigger_type == "storage" for f in self.functions):
             # Cloud Storage publishes a bucket's events to Pub/Sub for Eventarc, as its service agent.
-            self.add(Step(gcloud("storage", "service-agent", f"--project={self.project}")))
+            self.add(Step(gcloud("storage", "service-agent", f"--project={self.cloud_project}")))
             agent = f"service-{self.project_number}@gs-project-accounts.iam.gserviceaccount.com"
             self.grant_project(agent, "roles/pubsub.publisher")
 
     # -- CI
 
     def ci_section(self) -> str:
-        return CI_SECTIONS.get(str(self.manifest.answers.get("ci_provider")), "Deploying")
+        return CI_SECTIONS.get(str(self.project.ci_provider), "Deploying")
 
     def provider(self) -> tuple[str, str] | None:
         """The CI pool id and provider resource name, when CI authenticates through a pool."""
-        ci = self.manifest.answers.get("ci_provider")
+        ci = self.project.ci_provider
         if ci not in CI_IDENTITY:
             return None
         pool = CI_IDENTITY[ci][0]
-        name = provider_id(account_id_base(self.manifest.answers))
+        name = provider_id(rules.account_id_base(self.project.function_name))
         return pool, (
             f"projects/{self.project_number}/locations/global/workloadIdentityPools/{pool}/providers/{name}"
         )
@@ -397,9 +335,9 @@ class Setup(Plan):
         """The tokens the provider takes: the repository's, and of those only jobs that run in
         one of its deploy environments (GitHub, whose environments have deployment rules) or on
         a protected branch or tag (GitLab). A workflow pushed to any other branch gets none."""
-        if self.manifest.answers.get("ci_provider") == "gitlab_ci":
+        if self.project.ci_provider == "gitlab_ci":
             return f"assertion.{claim}=='{repository}' && assertion.ref_protected=='true'"
-        listed = ", ".join(f"'{e}'" for e in self.manifest.ci_environments)
+        listed = ", ".join(f"'{e}'" for e in self.project.ci_environments)
         return f"assertion.{claim}=='{repository}' && assertion.environment in [{listed}]"
 
     def ci_identity(self) -> None:
@@ -408,9 +346,9 @@ class Setup(Plan):
         if found is None:
             return
         pool, resource = found
-        _, title, issuer, claim = CI_IDENTITY[self.manifest.answers["ci_provider"]]
-        repository = str(self.manifest.answers.get("repository", ""))
-        where = (f"--project={self.project}", "--location=global")
+        _, title, issuer, claim = CI_IDENTITY[self.project.ci_provider]
+        repository = str(self.project.answers.get("repository", ""))
+        where = (f"--project={self.cloud_project}", "--location=global")
         self.create(
             ("iam", "workload-identity-pools"), pool, "--location=global", f"--display-name={title}"
         )
@@ -466,13 +404,13 @@ class Setup(Plan):
     # -- budget
 
     def budget_amount(self) -> int:
-        answers = self.manifest.answers
+        answers = self.project.answers
         if not answers.get("billing_account"):
             return 0
         return int(answers.get("monthly_budget") or 0)
 
     def budget_name(self) -> str:
-        return f"{self.project} monthly budget"
+        return f"{self.cloud_project} monthly budget"
 
     def budget(self, existing: str = "") -> None:
         """Alerts at 50%, 80% and 100% of the month's budget, and at 100% forecast, to the billing
@@ -481,15 +419,15 @@ class Setup(Plan):
         if not amount:
             return
         self.create(("pubsub", "topics"), BUDGET_TOPIC)
-        account = f"--billing-account={self.manifest.answers['billing_account']}"
+        account = f"--billing-account={self.project.answers['billing_account']}"
         settings = (
             f"--display-name={self.budget_name()}",
             f"--budget-amount={amount}",
-            f"--filter-projects=projects/{self.project}",
-            f"--notifications-rule-pubsub-topic=projects/{self.project}/topics/{BUDGET_TOPIC}",
+            f"--filter-projects=projects/{self.cloud_project}",
+            f"--notifications-rule-pubsub-topic=projects/{self.cloud_project}/topics/{BUDGET_TOPIC}",
         )
         if existing:
-            rules = [f"--add-threshold-rule={rule}" for rule in BUDGET_THRESHOLDS]
+            thresholds = [f"--add-threshold-rule={rule}" for rule in BUDGET_THRESHOLDS]
             command = gcloud(
                 "billing",
                 "budgets",
@@ -498,16 +436,16 @@ class Setup(Plan):
                 account,
                 *settings,
                 "--clear-threshold-rules",
-                *rules,
+                *thresholds,
             )
         else:
-            rules = [f"--threshold-rule={rule}" for rule in BUDGET_THRESHOLDS]
-            command = gcloud("billing", "budgets", "create", account, *settings, *rules)
+            thresholds = [f"--threshold-rule={rule}" for rule in BUDGET_THRESHOLDS]
+            command = gcloud("billing", "budgets", "create", account, *settings, *thresholds)
         self.add(Step(command))
 
     def existing_budget(self) -> str:
         """The budget this setup made before, found by its display name; "" when there is none."""
-        answers = self.manifest.answers
+        answers = self.project.answers
         output = run_output(
             gcloud(
                 "billing",
@@ -516,14 +454,14 @@ class Setup(Plan):
                 f"--billing-account={answers['billing_account']}",
                 f"--filter=displayName={self.budget_name()!r}",
                 "--format=value(name)",
-            )
+            ),
+            self.project.root,
         )
         return output.splitlines()[0].strip() if output else ""
 
 
-def plan(environment: str, dry_run: bool) -> Setup:
-    manifest = load()
-    answers = manifest.answers
+def plan(project: Project, environment: str, dry_run: bool) -> Setup:
+    answers = project.answers
     errors = [
         rules.billing_account_error(answers.get("billing_account", "")),
         rules.monthly_budget_error(
@@ -536,23 +474,10 @@ def plan(environment: str, dry_run: bool) -> Setup:
             + "; ".join(e for e in errors if e)
             + " (change it with `copier update --data KEY=VALUE`)"
         )
-    if environment not in manifest.environments:
-        raise CommandError(
-            f"unknown environment {environment!r}: known environments are "
-            f"{', '.join(manifest.environments)}"
-        )
-    env_path = ROOT / f"env.{environment}.yaml"
-    project = read_env_file(env_path).get("GOOGLE_CLOUD_PROJECT", "")
-    if not PROJECT_ID.fullmatch(project):
-        raise CommandError(
-            f"{env_path.name} must set GOOGLE_CLOUD_PROJECT to a project id (got {project!r})"
-        )
-    number = "PROJECT_NUMBER"
-    if not dry_run:
-        number = run_output(
-            gcloud("projects", "describe", project, "--format=value(projectNumber)")
-        )
-    setup = Setup(manifest, environment, project, number)
+    project.check_environment(environment)
+    cloud_project = project.cloud_project(environment)
+    number = project_number(cloud_project, project.root, dry_run)
+    setup = Setup(project, environment, cloud_project, number)
     setup.build()
     if not dry_run and setup.budget_amount():
         found = setup.existing_budget()
@@ -562,49 +487,3 @@ def plan(environment: str, dry_run: bool) -> Setup:
             ]
             setup.budget(found)
     return setup
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="setup", description=__doc__.split("\n\n")[0])
-    parser.add_argument("environment", nargs="?", default="")
-    parser.add_argument(
-        "--dry-run", action="store_true", default=os.environ.get("DRY_RUN", "0") not in ("", "0")
-    )
-    parser.add_argument(
-        "--cost", action="store_true", help="only warn of what costs money while idle, and stop"
-    )
-    args = parser.parse_args(argv)
-
-    def set_up() -> int:
-        if args.cost:
-            for warning in cost_warnings(load()):
-                print(f"warning: {warning}", file=sys.stderr)
-            return 0
-        if not args.environment:
-            raise CommandError("name an environment: make setup ENV=<environment>")
-        if not args.dry_run:
-            require_gcloud()
-        setup = plan(args.environment, args.dry_run)
-        for warning in cost_warnings(setup.manifest):
-            print(f"setup: {warning}", file=sys.stderr)
-        perform(setup.steps, "setup", args.dry_run)
-        if args.dry_run:
-            return 0
-        for note in setup.notes:
-            print(f"setup: {note}", file=sys.stderr)
-        values = setup.ci_values()
-        if values:
-            print(
-                f'setup: done. CI needs these values (README.md, "{setup.ci_section()}"):',
-                file=sys.stderr,
-            )
-            print("\n".join(values))
-        else:
-            print("setup: done.", file=sys.stderr)
-        return 0
-
-    return run_tool("setup", "nothing was set up", set_up)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

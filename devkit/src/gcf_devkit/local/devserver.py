@@ -1,18 +1,16 @@
 """Serve every function of functions.yaml at once, as Cloud Functions would serve each one.
 
-    python -m tools.devserver        (or `make dev`)
-
 Each function is served at /<entry point> by functions-framework's own app for it,
 with its signature type, under the same gunicorn server as in Cloud Functions; each
 takes at most its own concurrency of requests at once, and the others wait, as they
 would for a free instance. A plain `def name(request)` that functions.yaml declares
 as HTTP is served too, and so is a function main.py registers that functions.yaml
-lacks (with a warning: `make check` reports it). GET / lists the functions. The
+lacks (with a warning: `gcf check` reports it). GET / lists the functions. The
 variables of env.<ENV>.yaml (ENV=dev by default) are set as they are when
 deployed, and secrets come from the git-ignored .secrets.yaml under their
 production names. The emulators the functions need (Pub/Sub, Cloud Storage:
-tools/emulators.py) start beside them, wired from functions.yaml, and stop with
-the server. A change to a .py file, the env file or .secrets.yaml reloads the
+gcf_devkit.local.emulators) start beside them, wired from functions.yaml, and stop
+with the server. A change to a .py file, the env file or .secrets.yaml reloads the
 functions in place; while main.py is broken, requests get its error.
 """
 
@@ -21,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import sys
 import threading
 import time
@@ -36,69 +33,35 @@ from functions_framework import _function_registry
 from functions_framework._http import create_server
 from werkzeug.wrappers import Response
 
-ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "main.py"
-MANIFEST = ROOT / "functions.yaml"
-SECRETS_FILE = ROOT / ".secrets.yaml"
-MOUNTED_SECRETS = ROOT / ".secrets" / "mounted"
+from gcf_devkit.project import Layout, Project, ProjectError, read_env_file, read_secrets_file
+
 WATCH_INTERVAL = 0.3
 # Folders whose changes do not reload the functions (and hidden ones, such as .venv).
-NOT_WATCHED = {"__pycache__", "node_modules", "tests", "tools", "venv"}
+NOT_WATCHED = {"__pycache__", "node_modules", "tests", "venv"}
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def say(message: str) -> None:
-    print(f"devserver: {message}", file=sys.stderr, flush=True)
+    """One line on stderr, in one write: lines of the functions' own logs, which share the
+    terminal, never land inside it."""
+    sys.stderr.write(f"devserver: {message}\n")
+    sys.stderr.flush()
 
 
-# One line of a flat YAML map with a quoted value, as env.<ENV>.yaml and .secrets.yaml are written.
-QUOTED_ENTRY = re.compile(
-    r"""^(?P<key>[A-Za-z_/][^\s:"'#]*):[ \t]+(?:"(?P<double>[^"\\]*)"|'(?P<single>[^']*)')[ \t]*(?:#.*)?$"""
-)
-
-
-def load_yaml_map(path: Path) -> dict[str, str]:
-    """Read a YAML map of strings; an absent file is an empty map.
-
-    Flat maps of quoted values are read directly, which keeps PyYAML out of the
-    server's start-up; any other YAML is read by PyYAML.
-    """
-    if not path.exists():
-        return {}
-    text = path.read_text()
-    entries = [
-        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
-    ]
-    matches = [QUOTED_ENTRY.match(line) for line in entries]
-    if all(matches):
-        return {m["key"]: m["double"] if m["double"] is not None else m["single"] for m in matches}
-    import yaml
-
-    try:
-        values = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        raise ValueError(f"{path.name} is not valid YAML: {error}") from None
-    if not isinstance(values, dict):
-        raise ValueError(f"{path.name} must be a map of names to values")
-    return {str(key): str(value) for key, value in values.items()}
-
-
-def load_environment(environment: str) -> dict[str, str]:
-    """Set the variables and secrets the function has when deployed to `environment`."""
-    env_file = ROOT / f"env.{environment}.yaml"
+def load_environment(layout: Layout, environment: str) -> dict[str, str]:
+    """Set the variables and secrets the functions have when deployed to `environment`."""
+    env_file = layout.env_file(environment)
     if not env_file.exists():
-        known = sorted(p.name[4:-5] for p in ROOT.glob("env.*.yaml"))
-        raise SystemExit(
-            f"devserver: no {env_file.name}: known environments are {', '.join(known)}"
-        )
-    variables = load_yaml_map(env_file)
-    for name, value in load_yaml_map(SECRETS_FILE).items():
+        known = ", ".join(layout.environments_on_disk())
+        raise ProjectError([f"no {env_file.name}: known environments are {known}"])
+    variables = read_env_file(env_file)
+    for name, value in read_secrets_file(layout.secrets).items():
         if name.startswith("/"):
-            mounted = MOUNTED_SECRETS / name.lstrip("/")
+            mounted = layout.mounted_secrets / name.lstrip("/")
             mounted.parent.mkdir(parents=True, exist_ok=True)
             mounted.write_text(value)
-            variables["SECRETS_ROOT"] = str(MOUNTED_SECRETS)
+            variables["SECRETS_ROOT"] = str(layout.mounted_secrets)
         else:
             variables[name] = value
     os.environ.update(variables)
@@ -108,8 +71,9 @@ def load_environment(environment: str) -> dict[str, str]:
 class Functions:
     """The functions of functions.yaml and main.py, each with its app, rebuilt on change."""
 
-    def __init__(self, source: Path) -> None:
-        self.source = source
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.source = layout.main_py
         self.apps: dict[str, WSGIApp] = {}
         self.signatures: dict[str, str] = {}
         self.concurrency: dict[str, int] = {}
@@ -121,22 +85,20 @@ class Functions:
 
     def load(self) -> bool:
         """(Re)load functions.yaml and main.py; on failure keep the error to show, and return False."""
-        from tools import manifest
-
         with self.lock:
             try:
-                functions = manifest.load(self.source.parent)
-            except manifest.ManifestError as error:
+                project = Project.load(self.layout.root)
+            except ProjectError as error:
                 self.error = "\n".join(error.errors)
                 return False
-            declared = functions.by_entry_point()
-            self.declared = {n: int(f["concurrency"]) for n, f in declared.items()}
+            declared = project.by_entry_point()
+            self.declared = {n: f.concurrency for n, f in declared.items()}
             self.aliases = {f.name: n for n, f in declared.items() if f.name != n}
             environment = os.environ.get("ENVIRONMENT", "dev")
             for function in declared.values():  # the topics each function publishes to
                 for variable, topic in function.publishes.items():
-                    os.environ[variable] = functions.topic(topic, environment)
-            _forget_local_modules()
+                    os.environ[variable] = project.topic(topic, environment)
+            self._forget_local_modules()
             _function_registry.REGISTRY_MAP.clear()
             try:
                 module, spec = _function_registry.load_function_module(str(self.source))
@@ -154,11 +116,11 @@ class Functions:
                     for n, signature in signatures.items()
                 }
             except Exception:  # any error in main.py is shown, not fatal
-                self.error = _user_traceback()
+                self.error = self._user_traceback()
                 return False
             default = int(os.environ.get("THREADS", "0") or 0) or 1
             self.concurrency = {
-                n: int(declared[n]["concurrency"]) if n in declared else default for n in apps
+                n: declared[n].concurrency if n in declared else default for n in apps
             }
             self.apps = {n: Limited(app, self.concurrency[n]) for n, app in apps.items()}
             self.signatures, self.error = signatures, ""
@@ -185,6 +147,26 @@ class Functions:
         """The app at /<name>: an entry point, or a function's deployed name."""
         return self.apps.get(name) or self.apps.get(self.aliases.get(name, ""))
 
+    def is_local(self, file: str) -> bool:
+        """Whether a file is the repo's own code (not its .venv)."""
+        root = str(self.layout.root)
+        return file.startswith(root + os.sep) and not file.startswith(
+            os.path.join(root, ".venv") + os.sep
+        )
+
+    def _forget_local_modules(self) -> None:
+        """Drop the repo's own modules from sys.modules, so that a reload imports them anew."""
+        for name, module in list(sys.modules.items()):
+            if self.is_local(getattr(module, "__file__", None) or ""):
+                del sys.modules[name]
+
+    def _user_traceback(self) -> str:
+        """The traceback of the current exception, in the repo's own files only."""
+        kind, error, tb = sys.exc_info()
+        frames = [f for f in traceback.extract_tb(tb) if self.is_local(f.filename)]
+        lines = traceback.format_list(frames) + traceback.format_exception_only(kind, error)
+        return "".join(lines).rstrip()
+
 
 class Limited:
     """A function's app that serves at most `concurrency` requests at once, as one instance would."""
@@ -198,25 +180,6 @@ class Limited:
     ) -> Iterable[bytes]:
         with self.slots:
             return list(self.app(environ, start_response))
-
-
-def _forget_local_modules() -> None:
-    """Drop the repo's own modules from sys.modules, so that a reload imports them anew."""
-    for name, module in list(sys.modules.items()):
-        if _is_local(getattr(module, "__file__", None) or ""):
-            del sys.modules[name]
-
-
-def _is_local(file: str) -> bool:
-    return file.startswith(str(ROOT)) and "/.venv/" not in file and "/tools/" not in file
-
-
-def _user_traceback() -> str:
-    """The traceback of the current exception, in the repo's own files only."""
-    kind, error, tb = sys.exc_info()
-    frames = [f for f in traceback.extract_tb(tb) if _is_local(f.filename)]
-    lines = traceback.format_list(frames) + traceback.format_exception_only(kind, error)
-    return "".join(lines).rstrip()
 
 
 class Router:
@@ -248,7 +211,7 @@ class Router:
         return app(environ, start_response)
 
     def index(self, name: str) -> Response:
-        listing = {
+        listing: dict[str, Any] = {
             "environment": self.environment,
             "threads": int(os.environ.get("THREADS", "0") or 0),
             "functions": [
@@ -270,10 +233,10 @@ class Router:
         )
 
 
-def snapshot(environment: str) -> dict[Path, int]:
+def snapshot(layout: Layout, environment: str) -> dict[Path, int]:
     """Modification times of main.py and the repo's other modules, env file and secrets."""
-    paths = [ROOT / f"env.{environment}.yaml", SECRETS_FILE, MANIFEST]
-    for folder, dirs, files in os.walk(ROOT):
+    paths = [layout.env_file(environment), layout.secrets, layout.manifest]
+    for folder, dirs, files in os.walk(layout.root):
         dirs[:] = [d for d in dirs if d not in NOT_WATCHED and not d.startswith(".")]
         paths += [Path(folder, f) for f in files if f.endswith(".py")]
     return {p: p.stat().st_mtime_ns for p in paths if p.exists()}
@@ -290,9 +253,10 @@ class Watcher(threading.Thread):
         self.seen = seen
 
     def run(self) -> None:
+        layout = self.functions.layout
         while True:
             time.sleep(WATCH_INTERVAL)
-            current = snapshot(self.environment)
+            current = snapshot(layout, self.environment)
             if current == self.seen:
                 continue
             changed = sorted(
@@ -304,8 +268,8 @@ class Watcher(threading.Thread):
             )
             self.seen = current
             try:
-                load_environment(self.environment)
-            except ValueError as error:
+                load_environment(layout, self.environment)
+            except ProjectError as error:
                 say(f"cannot read the environment: {error}")
             if self.functions.load():
                 say(f"reloaded after a change to {', '.join(changed)}: {self.functions.describe()}")
@@ -323,16 +287,15 @@ class Watcher(threading.Thread):
                 )
 
 
-def main() -> None:
-    environment = os.environ.get("ENV", "dev")
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = int(os.environ.get("PORT", "8080"))
-    seen = snapshot(environment)
+def serve(layout: Layout, environment: str, host: str, port: int) -> None:
+    """Serve the repo's functions on host:port until interrupted."""
+    seen = snapshot(layout, environment)
     try:
-        load_environment(environment)
-    except ValueError as error:
-        raise SystemExit(f"devserver: {error}") from None
-    functions = Functions(SOURCE)
+        load_environment(layout, environment)
+    except ProjectError as error:
+        raise SystemExit("devserver: " + "\n".join(error.errors)) from None
+    os.environ["PORT"] = str(port)
+    functions = Functions(layout)
     if not functions.load():
         say(f"main.py is broken, serving its error until it is fixed:\n{functions.error}")
     for warning in functions.warnings:
@@ -353,10 +316,10 @@ def main() -> None:
 
     # A PostgreSQL when the repo has a database, and the Pub/Sub and Cloud Storage
     # emulators wired from functions.yaml, start meanwhile; they stop with the server.
-    from tools import emulators
+    from gcf_devkit.local import emulators
 
-    with local_database():
-        local = emulators.start(environment, port)
+    with local_database(layout):
+        local = emulators.start(layout, environment, port)
         # On Ctrl-C, in-flight requests get 2 s rather than gunicorn's 30 s to finish.
         options = {"graceful_timeout": 2, **(local.server_options() if local else {})}
         try:
@@ -367,21 +330,17 @@ def main() -> None:
 
 
 @contextlib.contextmanager
-def local_database() -> Iterator[None]:
-    """A repo with schema.sql gets a PostgreSQL for as long as it serves (tools/postgres.py)."""
-    from tools import postgres
+def local_database(layout: Layout) -> Iterator[None]:
+    """A repo with schema.sql gets a PostgreSQL for as long as it serves (gcf_devkit.local.postgres)."""
+    from gcf_devkit.local import postgres
 
-    if not postgres.SCHEMA.exists():
+    if not layout.schema.exists():
         yield
         return
     try:
-        with postgres.database() as url:
+        with postgres.database(layout.schema) as url:
             os.environ["DATABASE_URL"] = url
             say(f"PostgreSQL at {url}")
             yield
     except postgres.PostgresError as error:
         raise SystemExit(f"devserver: {error}") from None
-
-
-if __name__ == "__main__":
-    main()

@@ -12,20 +12,14 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from tools.manifest import ManifestError
-
-if TYPE_CHECKING:
-    from tools.manifest import Manifest
-
-ROOT = Path(__file__).resolve().parents[1]
+from gcf_devkit._errors import GcfError
+from gcf_devkit.project import Project
 
 
-class CommandError(Exception):
+class CommandError(GcfError):
     """A command failed, or cannot be built; the message says which and why."""
 
 
@@ -45,15 +39,19 @@ def gcloud(*args: str) -> tuple[str, ...]:
     return ("gcloud", *args)
 
 
+TOPICS = ("pubsub", "topics")
+SUBSCRIPTIONS = ("pubsub", "subscriptions")
+
+
 class Plan:
     """The commands for one environment's project, in order, each once."""
 
     def __init__(
-        self, manifest: Manifest, environment: str, project: str, project_number: str
+        self, project: Project, environment: str, cloud_project: str, project_number: str
     ) -> None:
-        self.manifest = manifest
-        self.environment = environment
         self.project = project
+        self.environment = environment
+        self.cloud_project = cloud_project
         self.project_number = project_number
         self.steps: list[Step] = []
 
@@ -63,11 +61,11 @@ class Plan:
 
     def topic(self, topic: str) -> str:
         """A topic's id in this environment."""
-        return self.manifest.topic(topic, self.environment)
+        return self.project.topic(topic, self.environment)
 
     def create(self, kind: tuple[str, ...], name: str, *flags: str, project: str = "") -> None:
         """Create a resource unless `describe` finds it."""
-        where = f"--project={project or self.project}"
+        where = f"--project={project or self.cloud_project}"
         self.add(
             Step(
                 gcloud(*kind, "create", name, where, *flags),
@@ -86,7 +84,7 @@ class Plan:
                     *kind,
                     "add-iam-policy-binding",
                     resource,
-                    *(() if on_project else (f"--project={project or self.project}",)),
+                    *(() if on_project else (f"--project={project or self.cloud_project}",)),
                     f"--member={member}",
                     f"--role={role}",
                     *(("--condition=None",) if on_project else ()),
@@ -96,28 +94,28 @@ class Plan:
         )
 
 
-def run_output(command: tuple[str, ...]) -> str:
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+def run_output(command: tuple[str, ...], cwd: Path) -> str:
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise CommandError(f"{shlex.join(command)} failed:\n{result.stderr.strip()}")
     return result.stdout.strip()
 
 
-def succeeds(command: tuple[str, ...]) -> bool:
-    return subprocess.run(command, cwd=ROOT, capture_output=True, check=False).returncode == 0
+def succeeds(command: tuple[str, ...], cwd: Path) -> bool:
+    return subprocess.run(command, cwd=cwd, capture_output=True, check=False).returncode == 0
 
 
-def execute(steps: list[Step], tool: str) -> None:
+def execute(steps: list[Step], tool: str, cwd: Path) -> None:
     """Run the steps in order; on a failure, say what was done and what was not."""
     for index, step in enumerate(steps):
         command = step.command
-        if step.exists and succeeds(step.exists):
+        if step.exists and succeeds(step.exists, cwd):
             if not step.update:
                 print(f"{tool}: exists, left as it is: {step.line()}", file=sys.stderr)
                 continue
             command = step.update
         print(f"{tool}: {shlex.join(command)}", file=sys.stderr, flush=True)
-        if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:
+        if subprocess.run(command, cwd=cwd, check=False).returncode != 0:
             left = [s.line() for s in steps[index + 1 :]]
             raise CommandError(
                 f"failed: {shlex.join(command)}\n{index} step(s) done before it; not run:\n"
@@ -131,21 +129,18 @@ def require_gcloud() -> None:
         raise CommandError("gcloud is not installed: see https://cloud.google.com/sdk/docs/install")
 
 
-def perform(steps: list[Step], tool: str, dry_run: bool) -> None:
+def project_number(cloud_project: str, cwd: Path, dry_run: bool) -> str:
+    """The project's number, which only gcloud knows: PROJECT_NUMBER in a dry run."""
+    if dry_run:
+        return "PROJECT_NUMBER"
+    return run_output(
+        gcloud("projects", "describe", cloud_project, "--format=value(projectNumber)"), cwd
+    )
+
+
+def perform(steps: list[Step], tool: str, dry_run: bool, cwd: Path) -> None:
     """Print the steps, one shell line each (a dry run), or run them."""
     if dry_run:
         print("\n".join(step.line() for step in steps))
     else:
-        execute(steps, tool)
-
-
-def run_tool(tool: str, nothing_done: str, body: Callable[[], int]) -> int:
-    """Run a tool's main body; a manifest or command error ends it with its message and 2."""
-    try:
-        return body()
-    except ManifestError as error:
-        print("\n".join(error.errors), file=sys.stderr)
-        print(f"{tool}: {nothing_done}", file=sys.stderr)
-    except CommandError as error:
-        print(f"{tool}: {error}", file=sys.stderr)
-    return 2
+        execute(steps, tool, cwd)

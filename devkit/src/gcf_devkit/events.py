@@ -1,8 +1,8 @@
 """Build CloudEvents the way Eventarc delivers them, and send them over HTTP.
 
-This is the one place in the repo that makes events: the unit tests pass them to
-the function directly, the integration tests and `make event` send them to a
-running server. Each builder sets the `type`, `source` and `subject` that
+This is the one place that makes events: a repo's unit tests pass them to the
+function directly, its integration tests and `gcf event` send them to a running
+server. Each builder sets the `type`, `source` and `subject` that
 Eventarc sets, and encodes `data` as Eventarc does: Pub/Sub message data in
 base64, Firestore documents as protobuf `DocumentEventData`.
 """
@@ -22,12 +22,15 @@ from typing import Any, Literal
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 
-PUBSUB_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
-STORAGE_PREFIX = "google.cloud.storage.object.v1."
-FIRESTORE_PREFIX = "google.cloud.firestore.document.v1."
-AUDIT_LOG_WRITTEN = "google.cloud.audit.log.v1.written"
-STORAGE_EVENTS = ("finalized", "deleted", "archived", "metadataUpdated")
-FIRESTORE_EVENTS = ("created", "updated", "deleted", "written")
+from gcf_devkit.rules import (
+    AUDIT_LOG_WRITTEN,
+    FIRESTORE_EVENTS,
+    FIRESTORE_PREFIX,
+    PUBSUB_PUBLISHED,
+    STORAGE_EVENTS,
+    STORAGE_PREFIX,
+)
+
 PROTOBUF = "application/protobuf"
 JSON = "application/json"
 

@@ -1,14 +1,14 @@
-"""Send an event or a request to a function served by `make dev`, and print the response.
+"""Send an event or a request to a function served by `gcf dev`, and print the response.
 
-    python -m tools.send_event events/pubsub/text_message.json
-    python -m tools.send_event pubsub --data "hello" --attribute origin=cli
-    python -m tools.send_event storage --bucket my-bucket --object reports/q1.csv
-    python -m tools.send_event firestore --document users/ada --field name=Ada --old-field name=ada
-    python -m tools.send_event audit-log --service storage.googleapis.com --method storage.objects.create
+    gcf event events/pubsub/text_message.json
+    gcf event pubsub --data "hello" --attribute origin=cli
+    gcf event storage --bucket my-bucket --object reports/q1.csv
+    gcf event firestore --document users/ada --field name=Ada --old-field name=ada
+    gcf event audit-log --service storage.googleapis.com --method storage.objects.create
 
 Options (--url, --mode, --function) follow the file or the kind. `make event FILE=...`
 and `make event ARGS="pubsub --data hello"` run it against `make dev`. Events are
-built by tools/events.py as Eventarc builds them: Pub/Sub data in base64, Firestore
+built by gcf_devkit.events as Eventarc builds them: Pub/Sub data in base64, Firestore
 documents as protobuf. --mode structured sends the whole event as the JSON body;
 binary mode, the default, sends attributes as ce- headers. --function picks the
 function when main.py has several.
@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tools import events
+from gcf_devkit import events
 
 
 def key_values(items: list[str], option: str) -> dict[str, str]:
@@ -33,7 +32,7 @@ def key_values(items: list[str], option: str) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise SystemExit(f"send_event: {option} takes NAME=VALUE, not {item!r}")
+            raise SystemExit(f"event: {option} takes NAME=VALUE, not {item!r}")
         pairs[key] = value
     return pairs
 
@@ -60,7 +59,12 @@ def parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--project", default="my-project", help="project in the event's source")
 
-    main = argparse.ArgumentParser(prog="send_event", description=__doc__.split("\n\n")[0])
+    main = argparse.ArgumentParser(
+        prog="gcf event",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     kinds = main.add_subparsers(dest="kind", metavar="FILE | KIND")
     file = kinds.add_parser("file", parents=[common], help="a sample from events/")
     file.add_argument("path", type=Path)
@@ -136,14 +140,14 @@ def function_url(url: str, function: str | None) -> str:
             served = [f["name"] for f in json.load(response)["functions"]]
     except urllib.error.HTTPError as error:  # such as main.py broken: the server says why
         body = error.read().decode(errors="replace").strip()
-        raise SystemExit(f"send_event: the dev server answered {error.code}:\n{body}") from None
+        raise SystemExit(f"event: the dev server answered {error.code}:\n{body}") from None
     except (urllib.error.URLError, OSError) as error:
         raise SystemExit(
-            f"send_event: no dev server at {url} ({error}); start it with `make dev`"
+            f"event: no dev server at {url} ({error}); start it with `make dev`"
         ) from None
     if len(served) != 1:
         raise SystemExit(
-            f"send_event: {url} serves {', '.join(served) or 'no function'}: choose one with "
+            f"event: {url} serves {', '.join(served) or 'no function'}: choose one with "
             "--function NAME (make event FUNCTION=NAME)"
         )
     return f"{url.rstrip('/')}/{served[0]}"
@@ -162,7 +166,7 @@ def main(argv: list[str]) -> int:
     try:
         event = build(args)
     except (FileNotFoundError, ValueError) as error:
-        raise SystemExit(f"send_event: {error}") from None
+        raise SystemExit(f"event: {error}") from None
     url = function_url(args.url, args.function)
     if isinstance(event, dict):
         status, body = events.send_request(url, event)
@@ -172,7 +176,3 @@ def main(argv: list[str]) -> int:
         print(f"{event['type']} ({args.mode}, id {event['id']}) -> {url}: {status}")
     print(body)
     return 0 if status < 400 else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

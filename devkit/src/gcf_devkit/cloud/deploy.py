@@ -1,0 +1,219 @@
+"""Deploy every function of functions.yaml to one environment, with what each one needs.
+
+For each function: the Pub/Sub topics it publishes to, its trigger (Eventarc, or a
+push subscription of the repo's own with retries and a dead-letter topic), the
+function itself and, for a scheduler function, its Cloud Scheduler job. Outside
+production a function is named <name>-<environment>, keeps no instance warm, and
+the repo's own topics are suffixed -<environment> too. The project is
+GOOGLE_CLOUD_PROJECT in env.<environment>.yaml. The functions are checked first:
+a setting the platform would refuse stops the deploy before anything runs.
+A dry run prints every command, one shell-quoted line each, and needs no gcloud; it
+shows the project number, which only gcloud knows, as PROJECT_NUMBER.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from gcf_devkit import rules
+from gcf_devkit.cloud._steps import SUBSCRIPTIONS, TOPICS, Plan, Step, gcloud, project_number
+from gcf_devkit.project import Function, Project
+
+
+class Deployment(Plan):
+    """The commands that deploy some functions of the repo to one environment."""
+
+    def function(self, function: Function, env_file: str) -> None:
+        name = self.project.deployed_name(function, self.environment)
+        for topic in function.publishes.values():
+            self.create(TOPICS, self.topic(topic))
+        if function.trigger_type == "scheduler" or function.push_subscription:
+            self.create(TOPICS, self.topic(function.pubsub_topic))
+        if function.push_subscription:
+            self.dead_letter_topic(function)
+        self.add(Step(self.deploy_command(function, name, env_file)))
+        if function.trigger_type == "scheduler":
+            self.scheduler_job(function, name)
+        if function.push_subscription:
+            self.push_subscription(function, name)
+
+    def deploy_command(self, f: Function, name: str, env_file: str) -> tuple[str, ...]:
+        production = self.environment == "production"
+        flags = [
+            f"--project={self.cloud_project}",
+            "--gen2",
+            f"--region={f.region}",
+            f"--runtime={self.project.runtime}",
+            "--source=.",
+            f"--entry-point={f.entry_point}",
+            f"--memory={f.memory}",
+            f"--cpu={f.cpu}",
+            f"--concurrency={f.concurrency}",
+            f"--timeout={f.timeout}s",
+            f"--max-instances={f.max_instances}",
+            f"--service-account={f.service_account}",
+            f"--ingress-settings={f.ingress_settings}",
+        ]
+        if f.secrets:
+            flags.append("--set-secrets=" + ",".join(f.secrets))
+        if f.vpc == "connector":
+            flags += [f"--vpc-connector={f.vpc_connector}", f"--egress-settings={f.vpc_egress}"]
+        if f.vpc == "direct":
+            flags += [
+                f"--network={f.vpc_network}",
+                f"--subnet={f.vpc_subnet}",
+                f"--direct-vpc-egress={f.vpc_egress}",
+            ]
+        flags += self.trigger_flags(f)
+        flags += [
+            f"--min-instances={f.min_instances if production else 0}",
+            f"--env-vars-file={env_file}",
+            "--quiet",
+        ]
+        return gcloud("functions", "deploy", name, *flags)
+
+    def trigger_flags(self, f: Function) -> list[str]:
+        """Exactly one trigger, where events come from, who delivers them, and retries."""
+        if f.http or f.push_subscription:
+            public = f.http and f.allow_unauthenticated
+            return [
+                "--trigger-http",
+                "--allow-unauthenticated" if public else "--no-allow-unauthenticated",
+            ]
+        prefix = "--trigger-event-filters="
+        if f.trigger_type in ("pubsub", "scheduler"):
+            flags = [f"--trigger-topic={self.topic(f.pubsub_topic)}"]
+        elif f.trigger_type == "storage":
+            flags = [f"{prefix}type={f.event_type}", f"{prefix}bucket={f.storage_bucket}"]
+        elif f.trigger_type == "firestore":
+            flags = [
+                f"{prefix}type={f.event_type}",
+                f"{prefix}database={f.firestore_database}",
+                f"--trigger-event-filters-path-pattern=document={f.firestore_document}",
+            ]
+        else:
+            flags = [
+                f"{prefix}type={f.event_type}",
+                f"{prefix}serviceName={f.audit_service_name}",
+                f"{prefix}methodName={f.audit_method_name}",
+            ]
+        if f.trigger_type in rules.LOCATED_TRIGGERS:
+            flags.append(f"--trigger-location={f.trigger_location}")
+        flags.append(f"--trigger-service-account={f.trigger_service_account}")
+        if f.retry_on_failure:
+            flags.append("--retry")
+        return flags
+
+    def scheduler_job(self, f: Function, name: str) -> None:
+        flags = (
+            name,
+            f"--project={self.cloud_project}",
+            f"--location={f.region}",
+            f"--schedule={f.schedule}",
+            f"--time-zone={f.schedule_time_zone}",
+            f"--topic={self.topic(f.pubsub_topic)}",
+            f"--message-body={json.dumps({'job': f.name})}",
+            "--quiet",
+        )
+        where = (f"--project={self.cloud_project}", f"--location={f.region}")
+        self.add(
+            Step(
+                gcloud("scheduler", "jobs", "create", "pubsub", *flags),
+                exists=gcloud("scheduler", "jobs", "describe", name, *where),
+                update=gcloud("scheduler", "jobs", "update", "pubsub", *flags),
+            )
+        )
+
+    def dead_letter_topic(self, f: Function) -> None:
+        """The dead-letter topic, with a subscription of its own so that nothing on it is lost."""
+        topic = self.topic(f.dead_letter_topic)
+        self.create(TOPICS, topic)
+        self.create(SUBSCRIPTIONS, topic, f"--topic={topic}")
+
+    def push_subscription(self, f: Function, name: str) -> None:
+        """Pub/Sub pushes each message to the function, retries with backoff, then dead-letters it.
+
+        The endpoint ends with the topic's path, from which functions-framework sets the
+        CloudEvent's source. The push identity (the trigger service account, which `gcf setup`
+        lets invoke functions) signs each request; the Pub/Sub service agent may publish to the
+        dead-letter topic and acknowledge what it moves there.
+        """
+        project = f"--project={self.cloud_project}"
+        topic, dead_letter = self.topic(f.pubsub_topic), self.topic(f.dead_letter_topic)
+        url = f"https://{f.region}-{self.cloud_project}.cloudfunctions.net/{name}"
+        delivery = (
+            f"--push-endpoint={url}/projects/{self.cloud_project}/topics/{topic}",
+            f"--push-auth-service-account={f.trigger_service_account}",
+            f"--push-auth-token-audience={url}",
+            f"--ack-deadline={rules.ack_deadline(f.timeout)}",
+            f"--dead-letter-topic={dead_letter}",
+            f"--max-delivery-attempts={f.max_delivery_attempts}",
+            f"--min-retry-delay={rules.MIN_RETRY_DELAY}",
+            f"--max-retry-delay={rules.MAX_RETRY_DELAY}",
+        )
+        self.add(
+            Step(
+                gcloud(*SUBSCRIPTIONS, "create", name, project, f"--topic={topic}", *delivery),
+                exists=gcloud(*SUBSCRIPTIONS, "describe", name, project),
+                update=gcloud(*SUBSCRIPTIONS, "update", name, project, *delivery),
+            )
+        )
+        agent = (
+            f"serviceAccount:service-{self.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+        )
+        self.grant(TOPICS, dead_letter, agent, "roles/pubsub.publisher")
+        self.grant(SUBSCRIPTIONS, name, agent, "roles/pubsub.subscriber")
+
+
+def database_variables(function: Function, base: dict[str, str]) -> dict[str, str]:
+    """What database.py connects with in an environment: the answers', unless the
+    environment's variables (`base`) name its own instance, database or user."""
+    answers = {
+        "INSTANCE_CONNECTION_NAME": function.cloudsql_instance,
+        "DB_NAME": function.database_name,
+        "DB_USER": function.database_user,
+        "DB_IAM_AUTH": "true" if function.database_auth == "iam" else "false",
+        "DB_IP_TYPE": function.database_ip,
+    }
+    return {k: base.get(k, v) for k, v in answers.items()}
+
+
+def function_variables(
+    project: Project, function: Function, environment: str, base: dict[str, str]
+) -> dict[str, str]:
+    """A function's variables when deployed: the environment's, THREADS, its topics, its database."""
+    variables = {**base, "THREADS": str(function.concurrency)}
+    variables |= {k: project.topic(t, environment) for k, t in function.publishes.items()}
+    if function.has_database:
+        variables |= database_variables(function, base)
+    return variables
+
+
+def write_env_file(
+    project: Project, function: Function, environment: str, base: dict[str, str]
+) -> str:
+    """Write the function's env file under .deploy/; return its path from the repo's root."""
+    variables = function_variables(project, function, environment, base)
+    path = Path(".deploy") / environment / f"{function.name}.yaml"
+    (project.root / path).parent.mkdir(parents=True, exist_ok=True)
+    (project.root / path).write_text(
+        f"# Written by `make deploy ENV={environment}` from env.{environment}.yaml: do not edit.\n"
+        + yaml.safe_dump(variables, default_flow_style=False, sort_keys=False)
+    )
+    return path.as_posix()
+
+
+def plan(project: Project, environment: str, only: str | None, dry_run: bool) -> Deployment:
+    project.check_environment(environment)
+    functions = project.select(only)
+    base = project.variables(environment)
+    cloud_project = project.cloud_project(environment)
+    needs_number = any(f.push_subscription for f in functions)
+    number = project_number(cloud_project, project.root, dry_run or not needs_number)
+    result = Deployment(project, environment, cloud_project, number)
+    for function in functions:
+        result.function(function, write_env_file(project, function, environment, base))
+    return result

@@ -1,0 +1,106 @@
+"""One function of functions.yaml, every setting resolved and typed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from gcf_devkit import rules
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function as it deploys: its own settings, else the repo's answers, else defaults.
+
+    Settings that do not apply to its trigger are "" (strings), False or 0.
+    """
+
+    name: str
+    entry_point: str
+    trigger_type: str
+    region: str
+    memory: str
+    cpu: str
+    concurrency: int
+    timeout: int
+    min_instances: int
+    max_instances: int
+    service_account: str
+    ingress_settings: str
+    secrets: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    publishes: Mapping[str, str] = field(default_factory=dict)
+    allow_unauthenticated: bool = False
+    retry_on_failure: bool = False
+    trigger_service_account: str = ""
+    pubsub_topic: str = ""
+    storage_bucket: str = ""
+    storage_event: str = ""
+    firestore_database: str = ""
+    firestore_document: str = ""
+    firestore_event: str = ""
+    audit_service_name: str = ""
+    audit_method_name: str = ""
+    schedule: str = ""
+    schedule_time_zone: str = ""
+    trigger_location: str = ""
+    dead_letter_topic: str = ""
+    max_delivery_attempts: int = 0
+    vpc: str = "none"
+    vpc_connector: str = ""
+    vpc_network: str = ""
+    vpc_subnet: str = ""
+    vpc_egress: str = ""
+    database: str = "none"
+    cloudsql_instance: str = ""
+    database_name: str = ""
+    database_user: str = ""
+    database_auth: str = ""
+    database_ip: str = ""
+    max_connections: int = 0
+
+    @classmethod
+    def from_settings(cls, name: str, settings: Mapping[str, Any]) -> Function:
+        """Build from resolved settings (that passed the checks); None becomes the empty value."""
+        values: dict[str, Any] = {"name": name}
+        for f in fields(cls):
+            if f.name == "name" or f.name not in settings:
+                continue
+            value = settings[f.name]
+            if f.name in ("secrets", "roles"):
+                value = tuple(str(v) for v in value or ())
+            elif f.name == "publishes":
+                value = {str(k): str(v) for k, v in (value or {}).items()}
+            elif value is None:
+                value = "" if f.type == "str" else 0 if f.type == "int" else False
+            elif f.name == "cpu":
+                value = str(value)
+            values[f.name] = value
+        return cls(**values)
+
+    @property
+    def http(self) -> bool:
+        return self.trigger_type == "http"
+
+    @property
+    def signature_type(self) -> str:
+        """How functions-framework calls it: `http`, or `cloudevent` for every event trigger."""
+        return rules.signature_type(self.trigger_type)
+
+    @property
+    def event_type(self) -> str:
+        return rules.event_type(self.trigger_type, self.storage_event, self.firestore_event)
+
+    @property
+    def push_subscription(self) -> bool:
+        """Delivered by a push subscription of the repo's own, with retries and a dead-letter topic."""
+        return bool(self.dead_letter_topic)
+
+    @property
+    def has_database(self) -> bool:
+        return self.database == "cloudsql_postgres"
+
+    @property
+    def secret_names(self) -> set[str]:
+        return {entry.partition("=")[0] for entry in self.secrets}

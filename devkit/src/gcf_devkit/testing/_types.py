@@ -1,0 +1,26 @@
+"""Types of the fixtures, for a repo's typed tests."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from cloudevents.http import CloudEvent
+
+from gcf_devkit.testing._server import FunctionServer
+
+if TYPE_CHECKING:
+
+    class LogRecord(logging.LogRecord):
+        """A log record whose fields passed with `extra` are attributes of any type."""
+
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+    LogRecord = logging.LogRecord
+
+# Call an event function directly; return the log record it wrote for the event.
+Handle = Callable[[Callable[[CloudEvent], None], CloudEvent], LogRecord]
+# Start a functions-framework server for a target, with extra environment variables.
+Serve = Callable[..., FunctionServer]
