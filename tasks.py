@@ -45,15 +45,19 @@ def dev_dependencies() -> list[str]:
 
 
 def ensure_venv() -> None:
-    """Create .venv and install the dev group, unless it is installed already."""
+    """Create .venv and install the dev group and the devkit (editable, from devkit/), unless
+    they are installed already."""
     wanted = dev_dependencies()
-    digest = hashlib.sha256(json.dumps([sys.version, wanted]).encode()).hexdigest()
+    devkit = (ROOT / "devkit" / "pyproject.toml").read_text()
+    digest = hashlib.sha256(json.dumps([sys.version, wanted, devkit]).encode()).hexdigest()
     if STAMP.exists() and json.loads(STAMP.read_text()).get("digest") == digest:
         return
     print(f"tasks.py: installing {len(wanted)} packages into {VENV.name}/", flush=True)
     venv.EnvBuilder(with_pip=True, clear=STAMP.exists()).create(VENV)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, *wanted], check=True)
+    # gcf-devkit from this checkout, as generated repos of this checkout install it.
+    subprocess.run([*pip, "--no-deps", "--editable", str(ROOT / "devkit")], check=True)
     STAMP.write_text(json.dumps({"digest": digest, "dependencies": wanted}, indent=2))
 
 

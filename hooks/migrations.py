@@ -1,11 +1,13 @@
-"""Copier migrations: rewrite a generated repo's answers when a question changes.
+"""Copier migrations: rewrite a generated repo when a version changes its answers or layout.
 
-copier.yml runs this from `_migrations`, gated by version and run at the "before"
-stage of `copier update`: Copier then reads the rewritten answers file, so the
-new version of the template sees the old values under the new names.
+copier.yml runs this from `_migrations`, gated by version: at the "before" stage of
+`copier update` (Copier then reads the rewritten answers file, so the new version of the
+template sees the old values under the new names), or at the "after" stage.
 
     python hooks/migrations.py rename-answer OLD NEW [--answers-file FILE]
     python hooks/migrations.py replace-value KEY OLD_VALUE NEW_VALUE [--answers-file FILE]
+    python hooks/migrations.py keep-edited-tooling    (2.0.0, before: tools/ becomes gcf-devkit)
+    python hooks/migrations.py use-devkit-imports     (2.0.0, after: tests import gcf_devkit)
 
 Standard library only: the answers file is the flat YAML map that Copier writes,
 and each command edits just the lines of one top-level key. Running a command
@@ -15,10 +17,16 @@ twice changes nothing the second time.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import sys
 from pathlib import Path
+
+# Every content that the template's tools/ and scripts/deploy.sh had before 2.0.0, by path.
+TOOLING = Path(__file__).with_name("tooling-before-2.0.0.json")
+# The sections of a generated repo's imports that come after third-party ones.
+FIRST_PARTY = {"main", "logs", "payloads", "clients", "settings", "database", "conftest", "tests"}
 
 
 def key_pattern(key: str) -> re.Pattern[str]:
@@ -45,7 +53,80 @@ def replace_value(text: str, key: str, old: str, new: str) -> str:
     return text[: match.start(2)] + json.dumps(new) + text[match.end(2) :]
 
 
+def keep_edited_tooling(root: Path) -> list[str]:
+    """Before 2.0.0 removes tools/ and scripts/deploy.sh: rename each one whose owner edited it
+    to <file>.edited, which the update then leaves alone (Copier would delete it). Returns what
+    was kept, one line each."""
+    known: dict[str, list[str]] = json.loads(TOOLING.read_text())
+    kept = []
+    for name, contents in known.items():
+        path = root / name
+        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() in contents:
+            continue
+        target = path.with_name(path.name + ".edited")
+        path.rename(target)
+        kept.append(
+            f"migrations: {name} has your edits, and gcf-template 2.0.0 replaces tools/ and "
+            f"scripts/ with gcf-devkit (the `gcf` command): your version is kept as "
+            f"{target.relative_to(root)}, unused; carry your change over (README.md, "
+            '"The tooling: gcf-devkit"), then delete it.'
+        )
+    return kept
+
+
+def _section(line: str) -> str:
+    module = re.match(r"(?:from|import)\s+([\w.]+)", line)
+    top = module[1].split(".")[0] if module else ""
+    if top == "__future__":
+        return "future"
+    if top in sys.stdlib_module_names:
+        return "stdlib"
+    return "first" if top in FIRST_PARTY else "third"
+
+
+def use_devkit_import(text: str) -> str:
+    """`from tools import events` -> `from gcf_devkit import events`, placed where isort puts a
+    third-party import: in the third-party group, sorted, or in a group of its own."""
+    old = re.compile(r"^from tools(\.events)? import (.+)$", re.M)
+    match = old.search(text)
+    if not match:
+        return text
+    new = f"from gcf_devkit{match[1] or ''} import {match[2]}"
+    lines = text[: match.start()].split("\n")[:-1] + text[match.end() + 1 :].split("\n")
+    imports = [i for i, line in enumerate(lines) if re.match(r"(from \S+ import |import )", line)]
+    third = [i for i in imports if _section(lines[i]) == "third"]
+    if third:
+        froms = [i for i in third if lines[i].startswith("from ")]
+        after = [i for i in froms if lines[i].lower() > new.lower()]
+        at = after[0] if after else max(third) + 1
+        lines.insert(at, new)
+    else:
+        first = [i for i in imports if _section(lines[i]) == "first"]
+        at = first[0] if first else max(imports, default=0) + 1
+        lines[at:at] = [new, ""]
+    return "\n".join(lines)
+
+
+def use_devkit_imports(root: Path) -> list[str]:
+    """After 2.0.0: the tests import events from gcf_devkit, as tools/ is gone."""
+    changed = []
+    for path in sorted((root / "tests").rglob("*.py")):
+        text = path.read_text()
+        new = use_devkit_import(text)
+        if new != text:
+            path.write_text(new)
+            changed.append(
+                f"migrations: {path.relative_to(root)} imports events from gcf_devkit now"
+            )
+    return changed
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] in (["keep-edited-tooling"], ["use-devkit-imports"]):
+        run = keep_edited_tooling if argv[0] == "keep-edited-tooling" else use_devkit_imports
+        for line in run(Path.cwd()):
+            print(line)
+        return 0
     parser = argparse.ArgumentParser(prog="migrations", description="Rewrite Copier answers.")
     parser.add_argument("--answers-file", type=Path, default=Path(".copier-answers.yml"))
     commands = parser.add_subparsers(dest="command", required=True)

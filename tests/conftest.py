@@ -31,6 +31,8 @@ TESTDATA = ROOT / "tests" / "testdata" / "google-cloudevents"
 TRIGGERS = ("http", "pubsub", "storage", "firestore", "audit_log", "scheduler")
 # `make` in a generated repo, with this repository's environment as the repo's .venv.
 MAKE = ["make", f"VENV={sys.prefix}", "-o", f"{sys.prefix}/.installed"]
+# gcf-devkit's command line, as a generated repo's Makefile runs it.
+GCF = str(Path(sys.executable).with_name("gcf"))
 IGNORED = shutil.ignore_patterns(
     ".git", ".venv", ".tools", "__pycache__", ".pytest_cache", ".ruff_cache"
 )

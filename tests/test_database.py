@@ -1,7 +1,7 @@
 """database=cloudsql_postgres: a pool per instance, sized to the function, against a real PostgreSQL.
 
 - The password and the IAM variants render, lint clean and pass their own tests against a
-  real PostgreSQL (one server for this module, started by the generated tools/postgres.py).
+  real PostgreSQL (one server for this module, started as gcf-devkit starts it).
 - The HTTP function, served by the real functions-framework server with THREADS at its
   concurrency, answers 200 concurrent requests with at most pool_size + max_overflow
   server connections (pg_stat_activity, sampled during the run).
@@ -31,10 +31,11 @@ from typing import Any
 import copier
 import pytest
 import yaml
+from gcf_devkit.local import postgres
 from gcloud_parser import parse_errors
 from gcloud_rules import check_deploy_command, one
 
-from conftest import MAKE, check, free_port, load_module, run
+from conftest import GCF, MAKE, check, free_port, load_module, run
 
 pytestmark = pytest.mark.xdist_group("database")
 
@@ -63,7 +64,6 @@ def repos(render) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def database_url(repos: dict[str, Path]) -> Iterator[str]:
     """One PostgreSQL for the module, started (or found) as the generated repos do it."""
-    postgres = load_module(repos["password"] / "tools" / "postgres.py", "generated_postgres")
     try:
         with postgres.database(repos["password"] / "schema.sql") as url:
             yield url
@@ -256,7 +256,7 @@ def test_make_check_refuses_a_function_whose_pool_exceeds_max_connections(
     manifest.write_text(manifest.read_text() + "    max_instances: 3\n")
     result = run([*MAKE, "check"], path)
     assert result.returncode != 0
-    assert "max_connections: max_instances (3) x (pool_size 80 + max_overflow 2) = 246" in (
+    assert "max_instances: max_instances (3) x (pool_size 80 + max_overflow 2) = 246" in (
         result.stderr
     )
 
@@ -323,7 +323,7 @@ def test_make_dev_serves_with_a_postgresql_it_stops_on_exit(repos: dict[str, Pat
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "tools.devserver"],
+        [GCF, "dev"],
         cwd=repos["password"],
         env={**env, "PORT": str(port)},
         stdout=subprocess.DEVNULL,

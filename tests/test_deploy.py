@@ -300,9 +300,7 @@ def test_dry_run_works_without_gcloud(render, path_without_gcloud: str) -> None:
 
 
 def test_a_real_deploy_without_gcloud_says_so(render, path_without_gcloud: str) -> None:
-    result = run(
-        ["scripts/deploy.sh", "dev"], render(), PATH=path_without_gcloud, VENV_PYTHON=sys.executable
-    )
+    result = run([*MAKE, "deploy", "ENV=dev"], render(), PATH=path_without_gcloud)
     assert result.returncode != 0
     assert "gcloud is not installed" in result.stderr
 
@@ -321,7 +319,11 @@ def test_an_unknown_environment_is_refused_with_the_known_ones(render, environme
 @pytest.mark.parametrize(
     ("line", "replacement", "message"),
     [
-        ('LOG_LEVEL: "DEBUG"', "LOG_LEVEL: 10", "values must be strings, quote them: LOG_LEVEL"),
+        (
+            'LOG_LEVEL: "DEBUG"',
+            "LOG_LEVEL: 10",
+            "values must be strings, as Cloud Run sets them; quote them: LOG_LEVEL",
+        ),
         (
             'GOOGLE_CLOUD_PROJECT: "my-project-id"',
             'GOOGLE_CLOUD_PROJECT: ""',
@@ -336,7 +338,7 @@ def test_an_env_file_out_of_step_is_refused(
     shutil.copytree(render(), path)
     env_file = path / "env.dev.yaml"
     env_file.write_text(env_file.read_text().replace(line, replacement))
-    result = run(["scripts/deploy.sh", "dev"], path, DRY_RUN="1", VENV_PYTHON=sys.executable)
+    result = run([*MAKE, "deploy", "ENV=dev", "DRY_RUN=1"], path)
     assert result.returncode != 0
     assert message in result.stderr
 
@@ -439,8 +441,8 @@ def test_dependency_updates_wait_seven_days_after_a_release(variant) -> None:
 
 
 def shell_scripts(path: Path) -> dict[str, str]:
-    """Every shell script a repo runs: the deploy script and the commands of its CI files."""
-    scripts = {"scripts/deploy.sh": (path / "scripts" / "deploy.sh").read_text()}
+    """Every shell script a repo runs: the commands of its CI files."""
+    scripts: dict[str, str] = {}
     for workflow in ci_files(path)["vendor.github-workflows"]:
         for name, job in yaml.safe_load(workflow.read_text())["jobs"].items():
             for i, step in enumerate(job["steps"]):
@@ -496,9 +498,9 @@ def test_ci_deploys_with_the_same_command(variant) -> None:
     if provider == "github_actions":
         found = re.findall(r"run: make deploy ENV=(\S+)", text)
     elif provider == "gitlab_ci":
-        found = re.findall(r"- bash scripts/deploy.sh (\S+)", text)
+        found = re.findall(r"- /tmp/deploy-venv/bin/gcf deploy (\S+)", text)
     elif provider == "cloud_build":
-        assert 'bash scripts/deploy.sh "${_ENV}"' in text
+        assert '/tmp/deploy-venv/bin/gcf deploy "${_ENV}"' in text
         found = re.findall(r"--substitutions=_ENV=(\S+)", (path / "README.md").read_text())
     else:
         found = []

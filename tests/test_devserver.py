@@ -2,8 +2,8 @@
 
 It serves every function of main.py at /<name> with functions-framework's own app,
 lists them at /, takes the env file's variables and the local secrets, reloads when
-main.py changes and recovers when a broken main.py is fixed. `make event` (the
-tools/send_event.py script) sends the samples of events/ to it.
+main.py changes and recovers when a broken main.py is fixed. `make event` (`gcf event`)
+sends the samples of events/ to it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -19,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gcf_devkit.testing import FunctionServer
 
-from conftest import TRIGGERS, eventually, load_module, run
+from conftest import GCF, MAKE, TRIGGERS, eventually, run
 
 SECOND_FUNCTION = '''
 
@@ -54,11 +54,7 @@ class Dev:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.helpers = load_module(path / "tests" / "conftest.py", f"devserver_conftest_{id(self)}")
-        self.events = load_module(path / "tools" / "events.py", f"devserver_events_{id(self)}")
-        self.server = self.helpers.FunctionServer(
-            [sys.executable, "-m", "tools.devserver"], cwd=path, env={"ENV": "dev"}
-        )
+        self.server = FunctionServer([GCF, "dev"], cwd=path, env={"ENV": "dev"})
         self.server.wait_until_listening()
 
     def index(self) -> dict[str, Any]:
@@ -67,9 +63,7 @@ class Dev:
         return json.loads(body)
 
     def send_event(self, *args: str) -> Any:
-        return run(
-            [sys.executable, "-m", "tools.send_event", *args, "--url", self.server.url], self.path
-        )
+        return run([GCF, "event", *args, "--url", self.server.url], self.path)
 
 
 @pytest.fixture(params=TRIGGERS, scope="module")
@@ -255,8 +249,7 @@ def starting(render: Any, tmp_path: Path, appended: str) -> Iterator[tuple[Path,
     shutil.copytree(render(), path)
     original = (path / "main.py").read_text()
     (path / "main.py").write_text(original + appended)
-    helpers = load_module(path / "tests" / "conftest.py", f"devserver_conftest_{tmp_path.name}")
-    server = helpers.FunctionServer([sys.executable, "-m", "tools.devserver"], cwd=path)
+    server = FunctionServer([GCF, "dev"], cwd=path)
     try:
         yield path, original, server
     finally:
@@ -281,9 +274,7 @@ def test_a_server_started_on_a_broken_main_py_has_its_threads_and_says_why(
     with starting(render, tmp_path, broken) as (path, original, server):
         server.wait_until_listening()
         sample = next((path / "events" / "http").iterdir())
-        sent = run(
-            [sys.executable, "-m", "tools.send_event", str(sample), "--url", server.url], path
-        )
+        sent = run([GCF, "event", str(sample), "--url", server.url], path)
         assert sent.returncode != 0
         assert "the dev server answered 500" in sent.stderr, sent.stderr
         assert "not_a_module_anywhere" in sent.stderr
@@ -292,22 +283,16 @@ def test_a_server_started_on_a_broken_main_py_has_its_threads_and_says_why(
         assert json.loads(get(server.url + "/")[1])["threads"] == 80
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        '# comment\nENVIRONMENT: "dev"\nTHREADS: "80"  # why\n',
-        "API_KEY: 'a b'\n/etc/secrets/db/password: \"p@ss\"\n",
-        'QUOTE: "say \\"hi\\""\n',
-        "COUNT: 1\nFLAG: true\nTEXT: plain words\n",
-        "NESTED:\n  key: 1\n",
-        "",
-    ],
-)
-def test_env_and_secret_files_read_as_yaml_reads_them(render, tmp_path: Path, text: str) -> None:
-    import yaml
-
-    devserver = load_module(render() / "tools" / "devserver.py", "devserver_under_test")
-    path = tmp_path / "values.yaml"
-    path.write_text(text)
-    expected = {str(k): str(v) for k, v in (yaml.safe_load(text) or {}).items()}
-    assert devserver.load_yaml_map(path) == expected
+def test_dev_and_deploy_read_the_env_file_alike(render, tmp_path: Path) -> None:
+    """One reader of env files: a value that `make deploy` refuses, `make dev` refuses too,
+    naming the file and the key, before serving anything."""
+    path = tmp_path / "fn"
+    shutil.copytree(render(), path)
+    env_file = path / "env.dev.yaml"
+    env_file.write_text(env_file.read_text() + "RETRIES: 3\n")
+    deploy = run([*MAKE, "deploy", "ENV=dev", "DRY_RUN=1"], path)
+    dev = run([GCF, "dev", "--port", "1"], path)
+    for result in (deploy, dev):
+        assert result.returncode != 0
+        assert "env.dev.yaml: values must be strings" in result.stderr, result.stderr
+        assert "RETRIES" in result.stderr

@@ -21,7 +21,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -331,23 +330,3 @@ def test_without_the_emulator_every_function_is_served_and_the_install_is_named(
     finally:
         dev.stop()
     assert "Traceback" not in dev.log()
-
-
-def test_the_cron_matcher_follows_unix_cron(render) -> None:
-    checks = """
-from datetime import datetime
-from tools.emulators import cron_matches
-monday_9 = datetime(2026, 11, 23, 9, 0)
-assert cron_matches("0 9 * * 1-5", monday_9)
-assert cron_matches("*/15 9 * * mon", monday_9)
-assert not cron_matches("0 9 * * sat,sun", monday_9)
-assert cron_matches("0 9 23 * sun", monday_9)  # day of month or of week
-assert not cron_matches("0 9 22 * sun", monday_9)
-assert not cron_matches("5 9 * * *", monday_9)
-assert cron_matches("0 9 * nov 7", datetime(2026, 11, 22, 9, 0))  # 7 is Sunday too
-"""
-    path = render(trigger_type="scheduler")
-    result = subprocess.run(
-        [sys.executable, "-c", checks], cwd=path, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr

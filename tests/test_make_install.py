@@ -26,6 +26,7 @@ def test_make_install_test_lint_from_nothing(trigger: str, uv: str, render) -> N
     path = render(trigger_type=trigger)
     check(["make", "install", "test", "lint", f"UV={uv}"], path)
     assert (path / ".venv" / "bin" / "functions-framework").exists()
+    assert (path / ".venv" / "bin" / "gcf").exists(), "gcf-devkit is installed"
     made_by_uv = "\nuv = " in "\n" + (path / ".venv" / "pyvenv.cfg").read_text()
     assert made_by_uv == bool(uv)
     assert check(["git", "status", "--porcelain"], path) == "", ".venv must be git-ignored"

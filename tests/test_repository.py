@@ -26,7 +26,7 @@ def test_generated_pins_match_the_environment_the_tests_use() -> None:
         "\n".join(tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]["dev"])
     )
     generated = {}
-    for name in ("requirements.txt.jinja", "requirements-dev.txt"):
+    for name in ("requirements.txt.jinja", "requirements-dev.txt.jinja"):
         generated |= pins((ROOT / "template" / name).read_text())
     assert generated, "no pins found in template/requirements*"
     for package, version in generated.items():

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from gcloud_parser import parse_errors
 
-from conftest import TRIGGERS, check, run
+from conftest import GCF, TRIGGERS, check, run
 
 BUDGET = {"billing_account": "01AB23-45CD67-89EF01", "monthly_budget": 120}
 
@@ -185,7 +185,7 @@ def fake_setup(path: Path, tmp_path: Path, exists: bool) -> tuple[Any, list[str]
     gcloud.chmod(gcloud.stat().st_mode | stat.S_IEXEC)
     log = tmp_path / f"calls-{exists}.log"
     result = run(
-        [sys.executable, "-m", "tools.setup", "production"],
+        [GCF, "setup", "production"],
         path,
         PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         GCLOUD_LOG=str(log),
@@ -238,7 +238,7 @@ def test_a_failure_stops_and_says_what_was_not_done(render, tmp_path: Path) -> N
     )
     gcloud.chmod(0o755)
     result = run(
-        [sys.executable, "-m", "tools.setup", "production"],
+        [GCF, "setup", "production"],
         path,
         PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         GCLOUD_LOG=str(tmp_path / "log"),

@@ -1,7 +1,7 @@
 """Feed each generated event function every matching payload Google publishes for tests.
 
 The payloads (tests/testdata/google-cloudevents, from googleapis/google-cloudevents)
-are wrapped into CloudEvents by the generated repo's own tools/events.py, sent
+are wrapped into CloudEvents by gcf_devkit.events (what generated repos build events with), sent
 through the real functions-framework server in binary and structured mode, and
 the function's log entry is checked against the payload.
 """
@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from gcf_devkit import events
+from gcf_devkit.testing import FunctionServer
 
-from conftest import TESTDATA, load_module
+from conftest import GCF, TESTDATA
 
 PAYLOADS = {
     "pubsub": "pubsub/v1/MessagePublishedData-*.json",
@@ -90,14 +91,11 @@ def served(
 ) -> Iterator[tuple[Any, str, Check]]:
     """The function served by functions-framework as in production, or by `make dev`."""
     path = render(trigger_type=trigger)
-    helpers = load_module(path / "tests" / "conftest.py", f"generated_conftest_{trigger}")
-    events = load_module(path / "tools" / "events.py", f"generated_events_{trigger}")
-    # The generated conftest serves from its own repo: ROOT there is `path`.
     if request.param == "devserver":
-        server = helpers.FunctionServer([sys.executable, "-m", "tools.devserver"], cwd=path)
+        server = FunctionServer([GCF, "dev"], cwd=path)
         url = server.url + "/my_function"
     else:
-        server = helpers.FunctionServer.functions_framework("my_function")
+        server = FunctionServer.functions_framework("my_function", path)
         url = server.url
     server.wait_until_listening()
     yield server, url, Check(events)

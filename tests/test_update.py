@@ -1,8 +1,8 @@
 """`copier update` of generated repos, across versions of throw-away copies of this template.
 
-v1.0.0 is the template as it is, plus a question `team`; v2.0.0 changes files the
+v3.0.0 is the template as it is, plus a question `team`; v4.0.0 changes files the
 template owns, and renames `team` to `owner_team` with a migration. Repos made from
-v1.0.0 are then updated as users update them, through the copier command line.
+v3.0.0 are then updated as users update them, through the copier command line.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ owner_team:
   default: platform
 """
 V2_MIGRATION = """_migrations:
-  - version: v2.0.0
+  - version: v4.0.0
     when: "{{ _stage == 'before' }}"
     command: ["{{ _copier_python }}", "{{ _copier_conf.src_path }}/hooks/migrations.py",
               "rename-answer", "team", "owner_team"]
@@ -59,12 +59,12 @@ def commit_and_tag(repo: Path, tag: str) -> None:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A git copy of this template, tagged v1.0.0 and v2.0.0."""
+    """A git copy of this template, tagged v3.0.0 and v4.0.0."""
     repo = tmp_path_factory.mktemp("versions") / "gcf-template"
     shutil.copytree(ROOT, repo, ignore=IGNORED)
     check(["git", "init", "--quiet"], repo)
 
-    # v1.0.0: the template as it is, with a question that v2.0.0 renames.
+    # v3.0.0: the template as it is, with a question that v4.0.0 renames.
     edit(
         repo / "copier.yml",
         "# ---------------------------------------------------------------- computed\n",
@@ -76,11 +76,11 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "{{ description }}\n",
         "{{ description }}\n\nOwned by the {{ team }} team.\n",
     )
-    commit_and_tag(repo, "v1.0.0")
+    commit_and_tag(repo, "v3.0.0")
 
-    # v2.0.0: changes to files the template owns, and `team` renamed with a migration.
+    # v4.0.0: changes to files the template owns, and `team` renamed with a migration.
     edit(repo / "copier.yml", V1_QUESTION, V2_QUESTION)
-    edit(repo / "copier.yml", "_migrations: []\n", V2_MIGRATION)
+    edit(repo / "copier.yml", "_migrations:\n", V2_MIGRATION)
     edit(repo / "template" / "README.md.jinja", "{{ team }}", "{{ owner_team }}")
     edit(repo / "template" / "Makefile.jinja", MAKEFILE_LINE, MAKEFILE_LINE_V2)
     edit(
@@ -88,7 +88,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "one JSON object per line on stdout.",
         "one JSON object per line on stdout (v2).",
     )
-    commit_and_tag(repo, "v2.0.0")
+    commit_and_tag(repo, "v4.0.0")
     return repo
 
 
@@ -136,10 +136,10 @@ def answers(project: Path) -> dict[str, object]:
 def test_an_update_without_user_edits_gives_a_fresh_copy_of_the_new_version(
     template: Path, tmp_path: Path
 ) -> None:
-    old = copy(template, tmp_path / "old" / "fn", "v1.0.0", "team=payments", "trigger_type=pubsub")
+    old = copy(template, tmp_path / "old" / "fn", "v3.0.0", "team=payments", "trigger_type=pubsub")
     update(old)
     fresh = copy(
-        template, tmp_path / "fresh" / "fn", "v2.0.0", "owner_team=payments", "trigger_type=pubsub"
+        template, tmp_path / "fresh" / "fn", "v4.0.0", "owner_team=payments", "trigger_type=pubsub"
     )
     assert tree(old) == tree(fresh)
 
@@ -147,7 +147,7 @@ def test_an_update_without_user_edits_gives_a_fresh_copy_of_the_new_version(
 def test_user_edits_and_files_survive_an_update_of_template_files(
     template: Path, tmp_path: Path
 ) -> None:
-    project = copy(template, tmp_path / "fn", "v1.0.0")
+    project = copy(template, tmp_path / "fn", "v3.0.0")
     main_py = project / "main.py"
     main_py.write_text(main_py.read_text() + "\n\ndef helper() -> int:\n    return 42\n")
     unit = project / "tests" / "unit" / "test_main.py"
@@ -180,7 +180,7 @@ def test_user_edits_and_files_survive_an_update_of_template_files(
     assert 'FEATURE_FLAG: "on"' in env
     assert MAKEFILE_LINE_V2 in (project / "Makefile").read_text()
     assert "(v2)" in (project / "logs.py").read_text()
-    assert answers(project)["_commit"] == "v2.0.0"
+    assert answers(project)["_commit"] == "v4.0.0"
     check(
         [sys.executable, "-m", "pytest", "-q", "-m", "not integration", "-p", "no:cacheprovider"],
         project,
@@ -190,7 +190,7 @@ def test_user_edits_and_files_survive_an_update_of_template_files(
 def test_conflicting_changes_get_markers_and_the_commit_hook_refuses_them(
     template: Path, tmp_path: Path
 ) -> None:
-    project = copy(template, tmp_path / "fn", "v1.0.0")
+    project = copy(template, tmp_path / "fn", "v3.0.0")
     edit(project / "Makefile", MAKEFILE_LINE, "lint: install ## Run my linters")
     commit_all(project, "My Makefile")
 
@@ -214,7 +214,7 @@ def test_conflicting_changes_get_markers_and_the_commit_hook_refuses_them(
 
 
 def test_a_migration_carries_a_renamed_answer_over(template: Path, tmp_path: Path) -> None:
-    project = copy(template, tmp_path / "fn", "v1.0.0", "team=payments")
+    project = copy(template, tmp_path / "fn", "v3.0.0", "team=payments")
     assert answers(project)["team"] == "payments"
 
     update(project)
@@ -228,7 +228,7 @@ def test_a_migration_carries_a_renamed_answer_over(template: Path, tmp_path: Pat
 def test_update_data_reconfigures_without_touching_user_code(
     template: Path, tmp_path: Path
 ) -> None:
-    project = copy(template, tmp_path / "fn", "v2.0.0")
+    project = copy(template, tmp_path / "fn", "v4.0.0")
     main_py = project / "main.py"
     main_py.write_text(main_py.read_text() + "\n# my code\n")
     commit_all(project, "My code")
@@ -259,7 +259,7 @@ def test_update_data_reconfigures_without_touching_user_code(
 
 
 def test_a_bad_answer_to_update_changes_nothing(template: Path, tmp_path: Path) -> None:
-    project = copy(template, tmp_path / "fn", "v2.0.0")
+    project = copy(template, tmp_path / "fn", "v4.0.0")
     before = tree(project)
     result = run([COPIER, "update", "--trust", "--defaults", "--data", "memory=3Gi"], project)
     assert result.returncode != 0
@@ -268,30 +268,30 @@ def test_a_bad_answer_to_update_changes_nothing(template: Path, tmp_path: Path) 
 
 
 def test_a_downgrade_is_refused(template: Path, tmp_path: Path) -> None:
-    project = copy(template, tmp_path / "fn", "v2.0.0")
-    result = run([COPIER, "update", "--trust", "--defaults", "--vcs-ref=v1.0.0"], project)
+    project = copy(template, tmp_path / "fn", "v4.0.0")
+    result = run([COPIER, "update", "--trust", "--defaults", "--vcs-ref=v3.0.0"], project)
     assert result.returncode != 0
     assert "downgrading" in result.stderr.lower()
-    assert answers(project)["_commit"] == "v2.0.0"
+    assert answers(project)["_commit"] == "v4.0.0"
 
 
 def test_a_dirty_repo_is_refused(template: Path, tmp_path: Path) -> None:
-    project = copy(template, tmp_path / "fn", "v1.0.0")
+    project = copy(template, tmp_path / "fn", "v3.0.0")
     (project / "main.py").write_text("# uncommitted\n")
     result = run([COPIER, "update", "--trust", "--defaults"], project)
     assert result.returncode != 0
     assert "dirty" in result.stderr.lower()
     assert (project / "main.py").read_text() == "# uncommitted\n"
-    assert answers(project)["_commit"] == "v1.0.0"
+    assert answers(project)["_commit"] == "v3.0.0"
 
 
 def test_check_update_reports_the_newer_version(template: Path, tmp_path: Path) -> None:
-    project = copy(template, tmp_path / "fn", "v1.0.0")
+    project = copy(template, tmp_path / "fn", "v3.0.0")
     report = json.loads(check([COPIER, "check-update", "--output-format", "json"], project))
     assert report == {
         "update_available": True,
-        "current_version": "1.0.0",
-        "latest_version": "2.0.0",
+        "current_version": "3.0.0",
+        "latest_version": "4.0.0",
     }
     workflow = (project / ".github" / "workflows" / "template-update.yml").read_text()
     assert "copier check-update --output-format json" in workflow
@@ -299,8 +299,8 @@ def test_check_update_reports_the_newer_version(template: Path, tmp_path: Path) 
 
 
 def test_rendering_is_deterministic(template: Path, tmp_path: Path) -> None:
-    first = copy(template, tmp_path / "a" / "fn", "v2.0.0", "trigger_type=firestore")
-    second = copy(template, tmp_path / "b" / "fn", "v2.0.0", "trigger_type=firestore")
+    first = copy(template, tmp_path / "a" / "fn", "v4.0.0", "trigger_type=firestore")
+    second = copy(template, tmp_path / "b" / "fn", "v4.0.0", "trigger_type=firestore")
     assert tree(first) == tree(second)
 
 
@@ -358,13 +358,13 @@ def test_generated_pre_commit_config_guards_against_conflict_markers(render) -> 
 
 # ---------------------------------------------------------------- from the previous release
 
-# v0.4.0, the release before repos of several functions (functions.yaml).
-PREVIOUS_RELEASE = "cb0ab92ecc14ef568ecde65518e259be5b433b28"
+# v1.0.0, the last release with the tooling in each repo (tools/, scripts/deploy.sh).
+PREVIOUS_RELEASE = "d5d0a1fdb8201213a72793ebdb840d77cecc7734"
 
 
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A git repo of this template: v0.4.0 from history, then the work tree as v1.0.0."""
+    """A git repo of this template: v1.0.0 from history, then the work tree as v2.0.0."""
     repo = tmp_path_factory.mktemp("releases") / "gcf-template"
     repo.mkdir()
     archive = subprocess.run(
@@ -373,60 +373,72 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=False,
     )
     assert archive.returncode == 0, (
-        f"v0.4.0 ({PREVIOUS_RELEASE}) is not in this clone's history: {archive.stderr.decode()}"
+        f"v1.0.0 ({PREVIOUS_RELEASE}) is not in this clone's history: {archive.stderr.decode()}"
     )
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(repo, filter="data")
     check(["git", "init", "--quiet"], repo)
-    commit_and_tag(repo, "v0.4.0")
+    commit_and_tag(repo, "v1.0.0")
     for path in repo.iterdir():
         if path.name != ".git":
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     shutil.copytree(ROOT, repo, ignore=IGNORED, dirs_exist_ok=True)
-    commit_and_tag(repo, "v1.0.0")
+    commit_and_tag(repo, "v2.0.0")
     return repo
 
 
-def test_an_update_from_the_previous_release_keeps_user_code_and_adds_the_manifest(
-    releases: Path, tmp_path: Path
+def test_an_update_from_the_previous_release_moves_the_tooling_to_the_devkit(
+    releases: Path, tmp_path: Path, mypy_cache: dict[str, str]
 ) -> None:
-    project = copy(releases, tmp_path / "fn", "v0.4.0", "trigger_type=pubsub")
-    assert not (project / "functions.yaml").exists()
+    """From v1.0.0: tools/ and scripts/ go, user code stays, an edited tool is kept and named,
+    the tests import gcf_devkit, and the repo checks, lints, tests and deploys as before."""
+    project = copy(releases, tmp_path / "fn", "v1.0.0", "trigger_type=pubsub")
+    assert (project / "tools" / "deploy.py").is_file()
     main_py = project / "main.py"
-    main_py.write_text(main_py.read_text() + "\n# my code\n")
+    main_py.write_text(main_py.read_text() + "\n\n# my code\n")
     edit(project / "env.dev.yaml", '"my-project-id"', '"acme-dev"')
+    edited_tool = project / "tools" / "setup.py"
+    edited_tool.write_text(edited_tool.read_text() + "\n# my label\n")
     commit_all(project, "My changes")
     mine = main_py.read_text()
+    deployed_before = check([*MAKE, "deploy", "ENV=dev", "DRY_RUN=1"], project)
 
-    update(project)
+    output = update(project)
 
     assert main_py.read_text() == mine
+    assert not (project / "scripts").exists()
+    assert sorted(p.name for p in (project / "tools").iterdir()) == ["setup.py.edited"]
+    assert (project / "tools" / "setup.py.edited").read_text().endswith("# my label\n")
+    assert "tools/setup.py has your edits" in output
+    assert "kept as tools/setup.py.edited" in output
+    unit = (project / "tests" / "unit" / "test_main.py").read_text()
+    assert "from gcf_devkit import events" in unit
+    assert "from tools import" not in unit
+    pin = f"gcf-devkit[local,testing] @ file://{releases}/devkit"
+    assert pin in (project / "requirements-dev.txt").read_text()
     env = yaml.safe_load((project / "env.dev.yaml").read_text())
     assert env["GOOGLE_CLOUD_PROJECT"] == "acme-dev"
-    assert "THREADS" not in env, "THREADS is set for each function now"
-    manifest = yaml.safe_load((project / "functions.yaml").read_text())
-    assert manifest == {
-        "functions": {"my-function": {"entry_point": "my_function", "trigger_type": "pubsub"}}
-    }
     assert "my-function: my_function (pubsub)" in check([*MAKE, "check"], project)
+    check([*MAKE, "lint"], project, **mypy_cache)
     check([*MAKE, "test"], project)
-    lines = check([*MAKE, "deploy", "ENV=dev", "DRY_RUN=1"], project).splitlines()
-    assert [line.split()[3] for line in lines] == ["my-function-dev"]
-    assert "--trigger-topic=my-function-topic" in lines[0].split()
-    assert "--project=acme-dev" in lines[0].split()
+    assert check([*MAKE, "deploy", "ENV=dev", "DRY_RUN=1"], project) == deployed_before
 
 
 def test_an_update_from_the_previous_release_without_edits_gives_a_fresh_copy(
     releases: Path, tmp_path: Path
 ) -> None:
-    old = copy(releases, tmp_path / "old" / "fn", "v0.4.0", "trigger_type=storage")
+    old = copy(releases, tmp_path / "old" / "fn", "v1.0.0", "trigger_type=storage")
     before = tree(old)
     update(old)
-    fresh = copy(releases, tmp_path / "fresh" / "fn", "v1.0.0", "trigger_type=storage")
-    # The user's code is never rewritten: it stays as v0.4.0 wrote it; all else is v1.0.0's.
+    fresh = copy(releases, tmp_path / "fresh" / "fn", "v2.0.0", "trigger_type=storage")
+    # The user's code stays as v1.0.0 wrote it, but for the import of events from gcf_devkit
+    # (the 2.0.0 migration); all else is v2.0.0's.
     user_code = {"main.py", "tests/unit/test_main.py", "tests/integration/test_server.py"}
     after, new = tree(old), tree(fresh)
-    assert {p: after[p] for p in user_code} == {p: before[p] for p in user_code}
+    migrations = load_module(MIGRATIONS, "gcf_template_migrations_release")
+    assert {p: after[p] for p in user_code} == {
+        p: migrations.use_devkit_import(before[p].decode()).encode() for p in user_code
+    }
     assert {p: v for p, v in after.items() if p not in user_code} == {
         p: v for p, v in new.items() if p not in user_code
     }

@@ -114,7 +114,8 @@ def command_setup(args: argparse.Namespace) -> int:
 def command_event(args: argparse.Namespace) -> int:
     from gcf_devkit.local import send
 
-    return send.main(args.rest)
+    rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+    return send.main(rest)
 
 
 def _local(args: argparse.Namespace) -> Local:
@@ -277,6 +278,9 @@ NOTHING_DONE = {"deploy": "nothing was deployed", "setup": "nothing was set up"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["event"]:  # its own parser: a file, or a kind of event and its options
+        argv = ["event", "--", *argv[1:]]
     args = parser().parse_args(argv)
     try:
         return int(args.run(args))

@@ -160,6 +160,9 @@ def main(argv: list[str]) -> int:
         and argv[0] not in {"file", "pubsub", "storage", "firestore", "audit-log"}
     ):
         argv = ["file", *argv]  # a bare path is a file
+    if argv[:1] in (["-h"], ["--help"]):
+        parser().print_help()
+        return 0
     if not argv or argv[0].startswith("-"):
         parser().error("give an event file or a kind of event first, then the options")
     args = parser().parse_args(argv)

@@ -52,7 +52,8 @@ class Field:
                 return None
             first = bounds[0]
             last = bounds[-1] if len(bounds) == 2 else (self.high if steps else first)
-            assert first is not None and last is not None
+            assert first is not None
+            assert last is not None
             allowed.update(range(first, last + 1, step))
         return allowed
 

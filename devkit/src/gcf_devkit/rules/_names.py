@@ -86,7 +86,6 @@ TAKEN_NAMES = (
     "payloads",
     "clients",
     "settings",
-    "tools",
 )
 
 

@@ -1,0 +1,925 @@
+"""The gcloud commands of `gcf deploy` and `gcf setup`, planned (dry runs) for hand-written repos.
+
+Deploy: the exact flags of each function, its env file under .deploy/, the topics, push
+subscriptions and scheduler jobs. Setup: every identity gets exactly the roles it needs,
+each on the one resource it needs it on; CI's identity provider takes only the
+repository's deploy jobs. Then the cost warnings of `gcf check` and `gcf setup`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gcf_devkit.cloud import _steps, deploy, setup
+from gcf_devkit.cloud.costs import cost_warnings
+from gcf_devkit.project import Project, ProjectError
+
+Command = tuple[str, ...]
+
+SA = "my-function-sa@my-project-id.iam.gserviceaccount.com"
+TRIGGER_SA = "my-function-trigger@my-project-id.iam.gserviceaccount.com"
+DEPLOYER = "my-function-deployer@my-project-id.iam.gserviceaccount.com"
+PUBSUB_AGENT = "serviceAccount:service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com"
+DEAD_LETTER = {
+    "trigger_type": "pubsub",
+    "pubsub_topic": "jobs",
+    "dead_letter_topic": "jobs-dead",
+    "max_delivery_attempts": 7,
+}
+DATABASE = {
+    "database": "cloudsql_postgres",
+    "cloudsql_instance": "my-project-id:us-central1:orders-db",
+    "database_name": "app",
+    "database_auth": "iam",
+    "database_user": "my-function-sa@my-project-id.iam",
+    "database_ip": "public",
+    "max_connections": 100,
+    "max_instances": 1,
+    "concurrency": 8,
+}
+
+
+def deploy_plan(root: Path, environment: str = "dev", only: str | None = None) -> deploy.Deployment:
+    return deploy.plan(Project.load(root), environment, only, dry_run=True)
+
+
+def setup_plan(root: Path, environment: str = "dev") -> setup.Setup:
+    return setup.plan(Project.load(root), environment, dry_run=True)
+
+
+def commands(plan: _steps.Plan) -> list[Command]:
+    return [step.command for step in plan.steps]
+
+
+def deploy_command(plan: _steps.Plan, name: str) -> Command:
+    (command,) = [c for c in commands(plan) if c[:4] == ("gcloud", "functions", "deploy", name)]
+    return command
+
+
+def trigger_flags(command: Command) -> list[str]:
+    """The flags of a deploy command that say how it is triggered and who may call it."""
+    return [f for f in command if f.startswith(("--trigger", "--retry", "--allow", "--no-allow"))]
+
+
+def grants(plan: _steps.Plan) -> list[tuple[str, str, str, str]]:
+    """Every role granted: (kind, resource, member, role); kind "projects" for a project."""
+    found = []
+    for command in commands(plan):
+        if "add-iam-policy-binding" not in command:
+            continue
+        at = command.index("add-iam-policy-binding")
+        flags = dict(f[2:].split("=", 1) for f in command[at + 2 :] if "=" in f)
+        found.append((" ".join(command[1:at]), command[at + 1], flags["member"], flags["role"]))
+    return found
+
+
+# -- deploy: the function
+
+
+def test_an_http_function_deploys_with_exactly_these_flags(repo: Any) -> None:
+    plan = deploy_plan(repo())
+    assert commands(plan) == [
+        (
+            "gcloud",
+            "functions",
+            "deploy",
+            "my-function-dev",
+            "--project=my-project-dev",
+            "--gen2",
+            "--region=us-central1",
+            "--runtime=python313",
+            "--source=.",
+            "--entry-point=my_function",
+            "--memory=512Mi",
+            "--cpu=1",
+            "--concurrency=80",
+            "--timeout=60s",
+            "--max-instances=100",
+            f"--service-account={SA}",
+            "--ingress-settings=all",
+            "--trigger-http",
+            "--no-allow-unauthenticated",
+            "--min-instances=0",
+            "--env-vars-file=.deploy/dev/my-function.yaml",
+            "--quiet",
+        )
+    ]
+    assert plan.steps[0].exists == ()
+
+
+def test_a_functions_own_settings_reach_its_flags(repo: Any) -> None:
+    entry = {
+        "memory": "2Gi",
+        "cpu": 2,
+        "concurrency": 40,
+        "timeout": 3600,
+        "min_instances": 2,
+        "max_instances": 7,
+        "region": "europe-west1",
+        "ingress_settings": "internal-only",
+        "service_account": "runner@my-project-id.iam.gserviceaccount.com",
+    }
+    root = repo({"my-function": entry}, answers={"runtime": "python312"})
+    command = deploy_command(deploy_plan(root), "my-function-dev")
+    for flag in (
+        "--memory=2Gi",
+        "--cpu=2",
+        "--concurrency=40",
+        "--timeout=3600s",
+        "--max-instances=7",
+        "--region=europe-west1",
+        "--runtime=python312",
+        "--ingress-settings=internal-only",
+        "--service-account=runner@my-project-id.iam.gserviceaccount.com",
+    ):
+        assert flag in command
+    # Warm instances in production only.
+    assert "--min-instances=0" in command
+    production = deploy_command(deploy_plan(root, "production"), "my-function")
+    assert "--min-instances=2" in production
+    assert "--project=my-project-id" in production
+    assert "--env-vars-file=.deploy/production/my-function.yaml" in production
+
+
+@pytest.mark.parametrize(
+    ("allow", "flag"), [(True, "--allow-unauthenticated"), (False, "--no-allow-unauthenticated")]
+)
+def test_only_a_public_http_function_allows_unauthenticated_calls(
+    repo: Any, allow: bool, flag: str
+) -> None:
+    command = deploy_command(
+        deploy_plan(repo(answers={"allow_unauthenticated": allow})), "my-function-dev"
+    )
+    assert trigger_flags(command) == ["--trigger-http", flag]
+
+
+def test_event_functions_never_allow_unauthenticated_calls(repo: Any) -> None:
+    root = repo(
+        {
+            "my-function": {},
+            "listen": {"trigger_type": "pubsub", "pubsub_topic": "external"},
+            "worker": DEAD_LETTER,
+        },
+        answers={"allow_unauthenticated": True},
+    )
+    plan = deploy_plan(root)
+    assert "--allow-unauthenticated" in deploy_command(plan, "my-function-dev")
+    assert trigger_flags(deploy_command(plan, "listen-dev")) == [
+        "--trigger-topic=external",
+        f"--trigger-service-account={TRIGGER_SA}",
+    ]
+    # A push subscription's function is HTTP, called by the subscription's identity only.
+    assert trigger_flags(deploy_command(plan, "worker-dev")) == [
+        "--trigger-http",
+        "--no-allow-unauthenticated",
+    ]
+    assert "--ingress-settings=internal-only" in deploy_command(plan, "worker-dev")
+
+
+@pytest.mark.parametrize(
+    ("entry", "flags"),
+    [
+        (
+            {"trigger_type": "pubsub", "pubsub_topic": "external", "retry_on_failure": True},
+            ["--trigger-topic=external", f"--trigger-service-account={TRIGGER_SA}", "--retry"],
+        ),
+        (
+            {"trigger_type": "storage", "storage_bucket": "my-uploads", "trigger_location": "eu"},
+            [
+                "--trigger-event-filters=type=google.cloud.storage.object.v1.finalized",
+                "--trigger-event-filters=bucket=my-uploads",
+                "--trigger-location=eu",
+                f"--trigger-service-account={TRIGGER_SA}",
+            ],
+        ),
+        (
+            {
+                "trigger_type": "firestore",
+                "firestore_document": "users/{userId}",
+                "firestore_event": "created",
+            },
+            [
+                "--trigger-event-filters=type=google.cloud.firestore.document.v1.created",
+                "--trigger-event-filters=database=(default)",
+                "--trigger-event-filters-path-pattern=document=users/{userId}",
+                "--trigger-location=us-central1",
+                f"--trigger-service-account={TRIGGER_SA}",
+            ],
+        ),
+        (
+            {
+                "trigger_type": "audit_log",
+                "audit_service_name": "bigquery.googleapis.com",
+                "audit_method_name": "google.cloud.bigquery.v2.JobService.InsertJob",
+            },
+            [
+                "--trigger-event-filters=type=google.cloud.audit.log.v1.written",
+                "--trigger-event-filters=serviceName=bigquery.googleapis.com",
+                "--trigger-event-filters=methodName=google.cloud.bigquery.v2.JobService.InsertJob",
+                "--trigger-location=global",
+                f"--trigger-service-account={TRIGGER_SA}",
+            ],
+        ),
+        (
+            {"trigger_type": "scheduler", "pubsub_topic": "ticks", "schedule": "*/5 * * * *"},
+            ["--trigger-topic=ticks-dev", f"--trigger-service-account={TRIGGER_SA}"],
+        ),
+    ],
+)
+def test_event_trigger_flags(repo: Any, entry: dict[str, Any], flags: list[str]) -> None:
+    assert trigger_flags(deploy_command(deploy_plan(repo({"f": entry})), "f-dev")) == flags
+
+
+def test_secrets_and_networks_reach_their_flags(repo: Any) -> None:
+    root = repo(
+        {
+            "my-function": {
+                "secrets": ["API_KEY=api-key:latest", "/etc/secrets/cert=cert:2"],
+                "vpc": "connector",
+                "vpc_connector": "my-connector",
+            },
+            "direct": {
+                "vpc": "direct",
+                "vpc_network": "default",
+                "vpc_subnet": "sub",
+                "vpc_egress": "all",
+            },
+        }
+    )
+    plan = deploy_plan(root)
+    own = deploy_command(plan, "my-function-dev")
+    assert "--set-secrets=API_KEY=api-key:latest,/etc/secrets/cert=cert:2" in own
+    assert "--vpc-connector=my-connector" in own
+    assert "--egress-settings=private-ranges-only" in own
+    direct = deploy_command(plan, "direct-dev")
+    assert not [f for f in direct if f.startswith(("--set-secrets", "--vpc-connector"))]
+    assert [f for f in direct if f.startswith(("--network", "--subnet", "--direct-vpc"))] == [
+        "--network=default",
+        "--subnet=sub",
+        "--direct-vpc-egress=all",
+    ]
+
+
+# -- deploy: the env file of each function
+
+
+def test_the_env_file_holds_the_environment_threads_and_topics(repo: Any) -> None:
+    root = repo(
+        {
+            "my-function": {"concurrency": 12, "publishes": {"RECORDS_TOPIC": "records"}},
+            "other": {"concurrency": 1, "cpu": "0.5"},
+        },
+        env={"dev": {"FEATURE": "on"}},
+    )
+    deploy_plan(root)
+    written = (root / ".deploy" / "dev" / "my-function.yaml").read_text()
+    assert written.startswith(
+        "# Written by `make deploy ENV=dev` from env.dev.yaml: do not edit.\n"
+    )
+    assert yaml.safe_load(written) == {
+        "ENVIRONMENT": "dev",
+        "GOOGLE_CLOUD_PROJECT": "my-project-dev",
+        "LOG_LEVEL": "DEBUG",
+        "FEATURE": "on",
+        "THREADS": "12",
+        "RECORDS_TOPIC": "records-dev",
+    }
+    other = yaml.safe_load((root / ".deploy" / "dev" / "other.yaml").read_text())
+    assert (other["THREADS"], "RECORDS_TOPIC" in other) == ("1", False)
+    deploy_plan(root, "production")
+    production = yaml.safe_load((root / ".deploy" / "production" / "my-function.yaml").read_text())
+    assert (production["THREADS"], production["RECORDS_TOPIC"]) == ("12", "records")
+    assert production["GOOGLE_CLOUD_PROJECT"] == "my-project-id"
+
+
+def test_the_env_file_of_a_function_with_a_database(repo: Any) -> None:
+    root = repo(answers=DATABASE, env={"dev": {"DB_NAME": "app_dev"}})
+    deploy_plan(root)
+    variables = yaml.safe_load((root / ".deploy" / "dev" / "my-function.yaml").read_text())
+    assert {k: v for k, v in variables.items() if k.startswith(("DB_", "INSTANCE"))} == {
+        "INSTANCE_CONNECTION_NAME": "my-project-id:us-central1:orders-db",
+        "DB_NAME": "app_dev",
+        "DB_USER": "my-function-sa@my-project-id.iam",
+        "DB_IAM_AUTH": "true",
+        "DB_IP_TYPE": "public",
+    }
+
+
+# -- deploy: topics, push subscriptions, scheduler jobs
+
+
+def test_a_push_subscription_retries_then_dead_letters(repo: Any) -> None:
+    plan = deploy_plan(repo({"worker": DEAD_LETTER}))
+    url = "https://us-central1-my-project-dev.cloudfunctions.net/worker-dev"
+    delivery = (
+        f"--push-endpoint={url}/projects/my-project-dev/topics/jobs-dev",
+        f"--push-auth-service-account={TRIGGER_SA}",
+        f"--push-auth-token-audience={url}",
+        "--ack-deadline=60",
+        "--dead-letter-topic=jobs-dead-dev",
+        "--max-delivery-attempts=7",
+        "--min-retry-delay=10s",
+        "--max-retry-delay=600s",
+    )
+    (subscription,) = [
+        s
+        for s in plan.steps
+        if s.command[1:4] == ("pubsub", "subscriptions", "create") and s.command[4] == "worker-dev"
+    ]
+    where = "--project=my-project-dev"
+    assert subscription.command == (
+        "gcloud",
+        "pubsub",
+        "subscriptions",
+        "create",
+        "worker-dev",
+        where,
+        "--topic=jobs-dev",
+        *delivery,
+    )
+    assert subscription.exists == (
+        "gcloud",
+        "pubsub",
+        "subscriptions",
+        "describe",
+        "worker-dev",
+        where,
+    )
+    assert subscription.update == (
+        "gcloud",
+        "pubsub",
+        "subscriptions",
+        "update",
+        "worker-dev",
+        where,
+        *delivery,
+    )
+    # The Pub/Sub service agent publishes to the dead-letter topic and acknowledges what it
+    # moves there: on those two resources, never on the project.
+    assert grants(plan) == [
+        ("pubsub topics", "jobs-dead-dev", PUBSUB_AGENT, "roles/pubsub.publisher"),
+        ("pubsub subscriptions", "worker-dev", PUBSUB_AGENT, "roles/pubsub.subscriber"),
+    ]
+    # The topics first, the dead-letter topic with a subscription of its own, then the
+    # function, then its subscription and the grants.
+    assert [c[1:5] for c in commands(plan)] == [
+        ("pubsub", "topics", "create", "jobs-dev"),
+        ("pubsub", "topics", "create", "jobs-dead-dev"),
+        ("pubsub", "subscriptions", "create", "jobs-dead-dev"),
+        ("functions", "deploy", "worker-dev", "--project=my-project-dev"),
+        ("pubsub", "subscriptions", "create", "worker-dev"),
+        ("pubsub", "topics", "add-iam-policy-binding", "jobs-dead-dev"),
+        ("pubsub", "subscriptions", "add-iam-policy-binding", "worker-dev"),
+    ]
+    assert "--topic=jobs-dead-dev" in commands(plan)[2]
+
+
+@pytest.mark.parametrize(("timeout", "deadline"), [(5, 10), (60, 60), (540, 540)])
+def test_the_ack_deadline_follows_the_timeout(repo: Any, timeout: int, deadline: int) -> None:
+    plan = deploy_plan(repo({"worker": {**DEAD_LETTER, "timeout": timeout}}))
+    assert any(f"--ack-deadline={deadline}" in c for c in commands(plan))
+
+
+def test_a_push_subscription_in_production_is_not_suffixed(repo: Any) -> None:
+    plan = deploy_plan(repo({"worker": DEAD_LETTER}), "production")
+    subscription = next(
+        c for c in commands(plan) if c[1:5] == ("pubsub", "subscriptions", "create", "worker")
+    )
+    assert "--topic=jobs" in subscription
+    assert "--dead-letter-topic=jobs-dead" in subscription
+    assert (
+        "--push-endpoint=https://us-central1-my-project-id.cloudfunctions.net/worker"
+        "/projects/my-project-id/topics/jobs"
+    ) in subscription
+
+
+def test_the_scheduler_job(repo: Any) -> None:
+    entry = {
+        "trigger_type": "scheduler",
+        "pubsub_topic": "ticks",
+        "schedule": "*/5 * * * *",
+        "schedule_time_zone": "Europe/Paris",
+    }
+    plan = deploy_plan(repo({"tick": entry}))
+    assert [c[1:5] for c in commands(plan)] == [
+        ("pubsub", "topics", "create", "ticks-dev"),
+        ("functions", "deploy", "tick-dev", "--project=my-project-dev"),
+        ("scheduler", "jobs", "create", "pubsub"),
+    ]
+    job = plan.steps[-1]
+    flags = (
+        "tick-dev",
+        "--project=my-project-dev",
+        "--location=us-central1",
+        "--schedule=*/5 * * * *",
+        "--time-zone=Europe/Paris",
+        "--topic=ticks-dev",
+        '--message-body={"job": "tick"}',
+        "--quiet",
+    )
+    assert job.command == ("gcloud", "scheduler", "jobs", "create", "pubsub", *flags)
+    assert job.update == ("gcloud", "scheduler", "jobs", "update", "pubsub", *flags)
+    assert job.exists == (
+        "gcloud",
+        "scheduler",
+        "jobs",
+        "describe",
+        "tick-dev",
+        "--project=my-project-dev",
+        "--location=us-central1",
+    )
+    assert job.line() == (
+        "gcloud scheduler jobs create pubsub tick-dev --project=my-project-dev "
+        "--location=us-central1 '--schedule=*/5 * * * *' --time-zone=Europe/Paris "
+        '--topic=ticks-dev \'--message-body={"job": "tick"}\' --quiet'
+    )
+
+
+def test_topics_are_created_once_and_only_the_repos_own(repo: Any) -> None:
+    root = repo(
+        {
+            "my-function": {"publishes": {"RECORDS_TOPIC": "records"}},
+            "second": {"publishes": {"RECORDS_TOPIC": "records", "OTHER": "other"}},
+            "listen": {"trigger_type": "pubsub", "pubsub_topic": "external"},
+        }
+    )
+    plan = deploy_plan(root)
+    created = [c[4] for c in commands(plan) if c[1:4] == ("pubsub", "topics", "create")]
+    assert created == ["records-dev", "other-dev"]
+    step = next(s for s in plan.steps if s.command[1:4] == ("pubsub", "topics", "create"))
+    assert step.command == (
+        "gcloud",
+        "pubsub",
+        "topics",
+        "create",
+        "records-dev",
+        "--project=my-project-dev",
+    )
+    assert step.exists == (
+        "gcloud",
+        "pubsub",
+        "topics",
+        "describe",
+        "records-dev",
+        "--project=my-project-dev",
+    )
+
+
+def test_one_function_only(repo: Any) -> None:
+    root = repo({"my-function": {}, "second": {}})
+    plan = deploy_plan(root, only="second")
+    assert [c[3] for c in commands(plan)] == ["second-dev"]
+    assert not (root / ".deploy" / "dev" / "my-function.yaml").exists()
+    with pytest.raises(ProjectError, match=r"no function 'third' in functions\.yaml"):
+        deploy_plan(root, only="third")
+
+
+def test_an_unknown_environment_stops_before_anything_is_written(repo: Any) -> None:
+    root = repo()
+    with pytest.raises(ProjectError, match="unknown environment 'qa'"):
+        deploy_plan(root, "qa")
+    assert not (root / ".deploy").exists()
+
+
+def test_a_real_deploy_asks_gcloud_only_for_the_project_number_of_push_subscriptions(
+    repo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[list[str]] = []
+
+    def fake_run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        asked.append(list(command))
+        return subprocess.CompletedProcess(command, 0, stdout="123456789012\n", stderr="")
+
+    monkeypatch.setattr(_steps.subprocess, "run", fake_run)
+    http = deploy.plan(Project.load(repo()), "dev", None, dry_run=False)
+    assert asked == []
+    assert http.project_number == "PROJECT_NUMBER"
+    plan = deploy.plan(Project.load(repo({"worker": DEAD_LETTER})), "dev", None, dry_run=False)
+    assert asked == [
+        ["gcloud", "projects", "describe", "my-project-dev", "--format=value(projectNumber)"]
+    ]
+    agent = "serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com"
+    assert {member for _, _, member, _ in grants(plan)} == {agent}
+
+
+def test_a_dry_run_prints_one_shell_line_per_command(
+    repo: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = repo(
+        {"tick": {"trigger_type": "scheduler", "pubsub_topic": "ticks", "schedule": "0 * * * *"}}
+    )
+    plan = deploy_plan(root)
+    _steps.perform(plan.steps, "deploy", True, root)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [step.line() for step in plan.steps]
+    assert lines[-1].startswith("gcloud scheduler jobs create pubsub tick-dev ")
+    assert "'--schedule=0 * * * *'" in lines[-1]
+
+
+# -- setup
+
+
+def test_the_apis_of_an_http_repo(repo: Any) -> None:
+    plan = setup_plan(repo())
+    assert commands(plan)[0] == (
+        "gcloud",
+        "services",
+        "enable",
+        *setup.APIS,
+        "--project=my-project-dev",
+    )
+
+
+def test_the_apis_follow_what_the_functions_use(repo: Any) -> None:
+    root = repo(
+        {
+            "my-function": {"secrets": ["K=k:1"], "roles": ["roles/bigquery.dataEditor"]},
+            "tick": {"trigger_type": "scheduler", "pubsub_topic": "ticks", "schedule": "0 * * * *"},
+            "up": {"trigger_type": "storage", "storage_bucket": "my-uploads"},
+            "doc": {"trigger_type": "firestore", "firestore_document": "users/{id}"},
+            "net": {"vpc": "connector", "vpc_connector": "conn"},
+        },
+        answers={"billing_account": "01ABCD-23EF45-6789AB", "monthly_budget": 50},
+    )
+    enabled = commands(setup_plan(root))[0][3:-1]
+    assert list(enabled) == [
+        *setup.APIS,
+        "eventarc.googleapis.com",
+        "pubsub.googleapis.com",
+        "cloudscheduler.googleapis.com",
+        "storage.googleapis.com",
+        "firestore.googleapis.com",
+        "secretmanager.googleapis.com",
+        "vpcaccess.googleapis.com",
+        "billingbudgets.googleapis.com",
+        "bigquery.googleapis.com",
+    ]
+
+
+def test_the_runtime_identity_publishes_to_its_own_topics_only(repo: Any) -> None:
+    root = repo({"my-function": {"publishes": {"RECORDS_TOPIC": "records", "AUDIT": "audit"}}})
+    plan = setup_plan(root)
+    member = f"serviceAccount:{SA}"
+    assert [g for g in grants(plan) if g[2] == member] == [
+        ("pubsub topics", "records-dev", member, "roles/pubsub.publisher"),
+        ("pubsub topics", "audit-dev", member, "roles/pubsub.publisher"),
+    ]
+    assert (
+        "gcloud",
+        "pubsub",
+        "topics",
+        "add-iam-policy-binding",
+        "records-dev",
+        "--project=my-project-dev",
+        f"--member={member}",
+        "--role=roles/pubsub.publisher",
+        "--quiet",
+    ) in commands(plan)
+    production = setup_plan(root, "production")
+    assert ("pubsub topics", "records", member, "roles/pubsub.publisher") in grants(production)
+
+
+def test_a_secrets_accessor_role_is_on_that_secret_only(repo: Any) -> None:
+    root = repo(
+        {
+            "my-function": {
+                "secrets": [
+                    "API_KEY=api-key:latest",
+                    "SHARED=projects/other-project/secrets/shared:2",
+                ]
+            }
+        }
+    )
+    plan = setup_plan(root)
+    member = f"serviceAccount:{SA}"
+    accessor = "roles/secretmanager.secretAccessor"
+    assert [g for g in grants(plan) if g[3] == accessor] == [
+        ("secrets", "api-key", member, accessor),
+        ("secrets", "shared", member, accessor),
+    ]
+    assert (
+        "gcloud",
+        "secrets",
+        "add-iam-policy-binding",
+        "shared",
+        "--project=other-project",
+        f"--member={member}",
+        f"--role={accessor}",
+        "--quiet",
+    ) in commands(plan)
+    created = [c for c in commands(plan) if c[1:3] == ("secrets", "create")]
+    assert created == [
+        (
+            "gcloud",
+            "secrets",
+            "create",
+            "api-key",
+            "--project=my-project-dev",
+            "--replication-policy=automatic",
+        )
+    ]
+    assert any(n.startswith("secret api-key: give it a value once") for n in plan.notes)
+
+
+def test_the_deployer_acts_as_each_functions_accounts_only(repo: Any) -> None:
+    root = repo(
+        {
+            "my-function": {},
+            "worker": {
+                **DEAD_LETTER,
+                "service_account": "worker@my-project-id.iam.gserviceaccount.com",
+            },
+            "tick": {"trigger_type": "scheduler", "pubsub_topic": "ticks", "schedule": "0 * * * *"},
+        }
+    )
+    plan = setup_plan(root)
+    deployer = f"serviceAccount:{DEPLOYER}"
+    acts_as = [g for g in grants(plan) if g[3] == "roles/iam.serviceAccountUser"]
+    assert acts_as == [
+        ("iam service-accounts", SA, deployer, "roles/iam.serviceAccountUser"),
+        (
+            "iam service-accounts",
+            "worker@my-project-id.iam.gserviceaccount.com",
+            deployer,
+            "roles/iam.serviceAccountUser",
+        ),
+        ("iam service-accounts", TRIGGER_SA, deployer, "roles/iam.serviceAccountUser"),
+    ]
+    assert [g[3] for g in grants(plan) if g[0] == "projects" and g[2] == deployer] == [
+        "roles/cloudfunctions.developer",
+        "roles/cloudscheduler.admin",
+        "roles/pubsub.admin",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("functions", "roles"),
+    [
+        ({"my-function": {}}, ["roles/cloudfunctions.developer"]),
+        (
+            {"my-function": {"publishes": {"OUT": "records"}}},
+            ["roles/cloudfunctions.developer", "roles/pubsub.editor"],
+        ),
+    ],
+)
+def test_the_deployers_project_roles(
+    repo: Any, functions: dict[str, Any], roles: list[str]
+) -> None:
+    plan = setup_plan(repo(functions))
+    deployer = f"serviceAccount:{DEPLOYER}"
+    assert [g[3] for g in grants(plan) if g[0] == "projects" and g[2] == deployer] == roles
+
+
+def test_no_role_is_granted_project_wide_but_these(repo: Any) -> None:
+    root = repo(
+        {
+            "my-function": {"publishes": {"OUT": "records"}, "secrets": ["K=k:1"]},
+            "worker": DEAD_LETTER,
+            "up": {"trigger_type": "storage", "storage_bucket": "my-uploads"},
+        }
+    )
+    plan = setup_plan(root)
+    on_project = {(g[2], g[3]) for g in grants(plan) if g[0] == "projects"}
+    gcs_agent = "serviceAccount:service-PROJECT_NUMBER@gs-project-accounts.iam.gserviceaccount.com"
+    assert on_project == {
+        (f"serviceAccount:{TRIGGER_SA}", "roles/eventarc.eventReceiver"),
+        (f"serviceAccount:{TRIGGER_SA}", "roles/run.invoker"),
+        (f"serviceAccount:{DEPLOYER}", "roles/cloudfunctions.developer"),
+        (f"serviceAccount:{DEPLOYER}", "roles/pubsub.admin"),
+        (gcs_agent, "roles/pubsub.publisher"),
+    }
+    assert ("pubsub topics", "jobs-dead-dev", PUBSUB_AGENT, "roles/pubsub.publisher") in grants(
+        plan
+    )
+    assert (
+        "storage buckets",
+        "gs://my-uploads",
+        f"serviceAccount:{SA}",
+        "roles/storage.objectViewer",
+    ) in grants(plan)
+    bucket = next(s for s in plan.steps if s.command[1:4] == ("storage", "buckets", "create"))
+    assert bucket.command == (
+        "gcloud",
+        "storage",
+        "buckets",
+        "create",
+        "gs://my-uploads",
+        "--project=my-project-dev",
+        "--location=us-central1",
+        "--uniform-bucket-level-access",
+    )
+
+
+def test_the_accounts_are_created_once_and_google_managed_ones_never(repo: Any) -> None:
+    compute = "123456789012-compute@developer.gserviceaccount.com"
+    root = repo(
+        {
+            "my-function": {},
+            "second": {"service_account": compute},
+            "worker": DEAD_LETTER,
+            "listen": {"trigger_type": "pubsub", "pubsub_topic": "external"},
+        }
+    )
+    plan = setup_plan(root)
+    created = [s for s in plan.steps if s.command[1:4] == ("iam", "service-accounts", "create")]
+    assert [s.command[4:6] for s in created] == [
+        ("my-function-sa", "--project=my-project-id"),
+        ("my-function-trigger", "--project=my-project-id"),
+        ("my-function-deployer", "--project=my-project-id"),
+    ]
+    assert created[0].exists == (
+        "gcloud",
+        "iam",
+        "service-accounts",
+        "describe",
+        SA,
+        "--project=my-project-id",
+    )
+    assert f"{compute} is managed by Google: not created" in plan.notes
+
+
+def test_the_github_provider_takes_the_ci_environments_only(repo: Any) -> None:
+    root = repo(answers={"environments": ["dev", "staging", "production"]})
+    plan = setup_plan(root)
+    provider = next(
+        s
+        for s in plan.steps
+        if s.command[1:5] == ("iam", "workload-identity-pools", "providers", "create-oidc")
+    )
+    condition = next(f for f in provider.command if f.startswith("--attribute-condition="))
+    assert condition == (
+        "--attribute-condition=assertion.repository=='acme/my-function' && "
+        "assertion.environment in ['dev', 'production']"
+    )
+    assert provider.command[5:9] == (
+        "my-function",
+        "--project=my-project-dev",
+        "--location=global",
+        "--workload-identity-pool=github",
+    )
+    assert "--issuer-uri=https://token.actions.githubusercontent.com" in provider.command
+    assert provider.update[1:5] == ("iam", "workload-identity-pools", "providers", "update-oidc")
+    assert condition in provider.update
+    member = (
+        "principalSet://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/"
+        "workloadIdentityPools/github/attribute.repository/acme/my-function"
+    )
+    assert ("iam service-accounts", DEPLOYER, member, "roles/iam.workloadIdentityUser") in grants(
+        plan
+    )
+    assert plan.ci_values() == [
+        "WORKLOAD_IDENTITY_PROVIDER=projects/PROJECT_NUMBER/locations/global/"
+        "workloadIdentityPools/github/providers/my-function",
+        f"DEPLOYER_SERVICE_ACCOUNT={DEPLOYER}",
+    ]
+
+
+def test_the_gitlab_provider_takes_protected_refs_only(repo: Any) -> None:
+    root = repo(answers={"ci_provider": "gitlab_ci", "repository": "group/sub/my-function"})
+    plan = setup_plan(root)
+    provider = next(
+        s
+        for s in plan.steps
+        if s.command[1:5] == ("iam", "workload-identity-pools", "providers", "create-oidc")
+    )
+    assert "--workload-identity-pool=gitlab" in provider.command
+    assert "--issuer-uri=https://gitlab.com" in provider.command
+    assert (
+        "--attribute-condition=assertion.project_path=='group/sub/my-function' && "
+        "assertion.ref_protected=='true'"
+    ) in provider.command
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cloud/setup.py ci_identity creates the pool with Plan.create, whose `describe` "
+    "gets no --location (gcloud refuses it: 'Failed to find attribute [location]'), so a "
+    "second `gcf setup` tries to create the existing pool again and fails",
+)
+def test_an_existing_pool_is_found(repo: Any) -> None:
+    plan = setup_plan(repo())
+    pool = next(
+        s for s in plan.steps if s.command[1:4] == ("iam", "workload-identity-pools", "create")
+    )
+    assert "--location=global" in pool.exists
+
+
+@pytest.mark.parametrize("provider", ["none", "cloud_build"])
+def test_without_a_ci_identity_provider(repo: Any, provider: str) -> None:
+    plan = setup_plan(repo(answers={"ci_provider": provider}))
+    assert not [c for c in commands(plan) if "workload-identity-pools" in c]
+    assert plan.ci_values() == []
+    build = (
+        "projects",
+        "my-project-dev",
+        f"serviceAccount:{DEPLOYER}",
+        "roles/cloudbuild.builds.builder",
+    )
+    assert (build in grants(plan)) is (provider == "cloud_build")
+
+
+def test_the_database_identity(repo: Any) -> None:
+    plan = setup_plan(repo(answers=DATABASE))
+    member = f"serviceAccount:{SA}"
+    assert [g for g in grants(plan) if g[2] == member] == [
+        ("projects", "my-project-id", member, "roles/cloudsql.client"),
+        ("projects", "my-project-id", member, "roles/cloudsql.instanceUser"),
+    ]
+    user = next(s for s in plan.steps if s.command[1:4] == ("sql", "users", "create"))
+    assert user.command[4:] == (
+        "my-function-sa@my-project-id.iam",
+        "--instance=orders-db",
+        "--type=cloud_iam_service_account",
+        "--project=my-project-id",
+    )
+
+
+def test_a_budget_alerts_the_billing_admins_and_a_topic(repo: Any) -> None:
+    root = repo(answers={"billing_account": "01ABCD-23EF45-6789AB", "monthly_budget": 50})
+    plan = setup_plan(root)
+    assert commands(plan)[-1] == (
+        "gcloud",
+        "billing",
+        "budgets",
+        "create",
+        "--billing-account=01ABCD-23EF45-6789AB",
+        "--display-name=my-project-dev monthly budget",
+        "--budget-amount=50",
+        "--filter-projects=projects/my-project-dev",
+        "--notifications-rule-pubsub-topic=projects/my-project-dev/topics/budget-alerts",
+        "--threshold-rule=percent=0.5",
+        "--threshold-rule=percent=0.8",
+        "--threshold-rule=percent=1.0",
+        "--threshold-rule=percent=1.0,basis=forecasted-spend",
+    )
+    assert (
+        "gcloud",
+        "pubsub",
+        "topics",
+        "create",
+        "budget-alerts",
+        "--project=my-project-dev",
+    ) in commands(plan)
+    assert not [c for c in commands(setup_plan(repo())) if "budgets" in c]
+
+
+@pytest.mark.parametrize(
+    ("answers", "error"),
+    [
+        ({"billing_account": "nope"}, "billing_account: must be empty or a billing account id"),
+        ({"monthly_budget": 50}, "monthly_budget: a budget needs billing_account"),
+        ({"monthly_budget": -1}, "monthly_budget: must be a whole amount"),
+    ],
+)
+def test_bad_cost_answers_stop_setup(repo: Any, answers: dict[str, Any], error: str) -> None:
+    with pytest.raises(_steps.CommandError) as info:
+        setup_plan(repo(answers=answers))
+    message = str(info.value)
+    assert message.startswith(f".copier-answers.yml: {error}")
+    assert message.endswith("(change it with `copier update --data KEY=VALUE`)")
+
+
+def test_setup_refuses_an_unknown_environment(repo: Any) -> None:
+    with pytest.raises(ProjectError, match="unknown environment 'qa'"):
+        setup_plan(repo(), "qa")
+
+
+# -- costs
+
+
+def test_warm_instances_in_production_are_a_warning(repo: Any) -> None:
+    root = repo({"my-function": {"min_instances": 2, "cpu": "1", "memory": "1Gi"}, "cold": {}})
+    assert cost_warnings(Project.load(root)) == [
+        "cost: my-function keeps 2 instance(s) warm in production (1Gi, 1 vCPU each): they spare "
+        "its callers cold starts, and are billed around the clock, busy or idle. Set "
+        "min_instances: 0 in functions.yaml to pay only for requests."
+    ]
+    assert cost_warnings(Project.load(repo())) == []
+
+
+@pytest.mark.parametrize(("max_instances", "warned"), [(5, False), (6, True)])
+def test_environments_sharing_a_database_may_overfill_it(
+    repo: Any, max_instances: int, warned: bool
+) -> None:
+    root = repo(answers={**DATABASE, "max_instances": max_instances})
+    warnings = cost_warnings(Project.load(root))
+    if not warned:
+        assert warnings == []
+        return
+    assert warnings == [
+        "database: dev, production share the Cloud SQL instance my-project-id:us-central1:orders-db: "
+        f"their pools may hold {2 * max_instances * 10} connections at once, above its "
+        "max_connections (100). Give dev an instance of its own (INSTANCE_CONNECTION_NAME in "
+        "env.dev.yaml), or raise max_connections."
+    ]
+
+
+def test_an_environment_with_its_own_database_instance_is_not_warned(repo: Any) -> None:
+    own = {"INSTANCE_CONNECTION_NAME": "my-project-id:us-central1:dev-db"}
+    root = repo(answers={**DATABASE, "max_instances": 10}, env={"dev": own})
+    assert cost_warnings(Project.load(root)) == []
