@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import ROOT, check, run
+from conftest import ROOT, TRIGGERS, check, run
 
 LONG = {
     "project_name": "P" * 80,
@@ -375,3 +375,29 @@ def test_generated_tests_fail_when_the_function_is_broken(variant, mutation, tmp
         main_py.write_text(source.replace(before, after))
     result = run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"], broken)
     assert result.returncode == 1, result.stdout
+
+
+# The user's code: written once by `copier copy`, never touched by `copier update`.
+USER_CODE = ("main.py", "tests/unit/test_main.py", "tests/integration/test_server.py")
+# The most lines of Python the template may own in a repo: the runtime modules that deploy
+# with the functions (payloads.py, logs.py, clients.py, ...) and their tests; the tooling is
+# gcf-devkit's.
+MOST_TEMPLATE_LINES = {"single": 600, "pipeline": 900}
+
+
+def python_lines(path: Path) -> dict[str, int]:
+    return {
+        p.relative_to(path).as_posix(): len(p.read_text().splitlines())
+        for p in path.rglob("*.py")
+        if not CACHES & set(p.relative_to(path).parts)
+    }
+
+
+@pytest.mark.parametrize("trigger", [*TRIGGERS, "pipeline"])
+def test_a_repo_holds_little_template_owned_python(render, trigger: str) -> None:
+    answers = {"preset": "pipeline"} if trigger == "pipeline" else {"trigger_type": trigger}
+    lines = python_lines(render(**answers))
+    owned = sum(n for f, n in lines.items() if f not in USER_CODE)
+    most = MOST_TEMPLATE_LINES["pipeline" if trigger == "pipeline" else "single"]
+    assert owned <= most, f"{owned} lines of template-owned Python: {lines}"
+    assert all(f in lines for f in USER_CODE)
