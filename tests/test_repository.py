@@ -99,3 +99,13 @@ def test_ci_runs_the_newest_checkers_and_a_weekly_check() -> None:
     steps = [s.get("run", "") for s in weekly["jobs"]["checkers"]["steps"]]
     assert steps[-2:] == ["python3 tasks.py tools", steps[-1]]
     assert all(k in steps[-1] for k in ("zizmor", "jsonschema", "actionlint"))
+
+
+def test_the_devkit_is_versioned_with_the_template() -> None:
+    """gcf-devkit carries the version of the template it belongs to: the CHANGELOG's newest."""
+    import gcf_devkit
+
+    newest = re.search(r"^## v(\S+)", (ROOT / "CHANGELOG.md").read_text(), re.M)
+    assert newest, "CHANGELOG.md names no version"
+    devkit = tomllib.loads((ROOT / "devkit" / "pyproject.toml").read_text())["project"]
+    assert devkit["version"] == gcf_devkit.__version__ == newest[1]

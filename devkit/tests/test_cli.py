@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from gcf_devkit import __version__, cli
+
+if TYPE_CHECKING:
+    from tests.conftest import Repo
 
 # What each command's help says it does (its description is its module's first paragraph).
 HELPS = {
@@ -40,7 +43,7 @@ def _no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def in_repo(repo: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
+def in_repo(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The current directory is a repo of one HTTP function, my-function."""
     root = repo()
     monkeypatch.chdir(root)
@@ -73,7 +76,7 @@ def test_deploy_runs_from_a_subfolder_and_takes_dry_run_from_the_environment(
 
 
 def test_deploy_one_function(
-    repo: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    repo: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(repo({"my-function": {}, "second": {}}))
     assert cli.main(["deploy", "dev", "--dry-run", "--function", "second"]) == 0
@@ -105,7 +108,7 @@ def test_deploy_without_an_environment_names_them(
 
 
 def test_a_bad_manifest_stops_deploy_with_every_problem(
-    repo: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    repo: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(repo({"my-function": {"concurrency": "80", "colour": "blue"}}))
     assert cli.main(["deploy", "dev", "--dry-run"]) == 2
@@ -146,7 +149,7 @@ def test_setup_dry_run_prints_the_commands(
 
 
 def test_bad_cost_answers_stop_setup(
-    repo: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    repo: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(repo(answers={"monthly_budget": 10}))
     assert cli.main(["setup", "dev", "--dry-run"]) == 2
@@ -249,7 +252,7 @@ def test_check_fails_when_main_py_lacks_the_entry_point(
 
 @pytest.mark.usefixtures("importable")
 def test_check_fails_when_an_event_function_is_registered_as_http(
-    repo: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    repo: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = repo({"my-function": {"trigger_type": "pubsub", "pubsub_topic": "jobs"}})
     monkeypatch.chdir(root)
@@ -272,7 +275,7 @@ def test_check_reports_a_main_py_that_cannot_be_imported(
 
 @pytest.mark.usefixtures("importable")
 def test_check_warns_of_warm_instances(
-    repo: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    repo: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = repo({"my-function": {"min_instances": 1}})
     monkeypatch.chdir(root)
@@ -282,7 +285,7 @@ def test_check_warns_of_warm_instances(
 
 
 def test_check_stops_at_a_bad_manifest(
-    repo: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    repo: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(repo({"my-function": {"timeout": 0}}))
     assert cli.main(["check"]) == 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
@@ -18,6 +18,9 @@ import yaml
 from gcf_devkit.cloud import _steps, deploy, setup
 from gcf_devkit.cloud.costs import cost_warnings
 from gcf_devkit.project import Project, ProjectError
+
+if TYPE_CHECKING:
+    from tests.conftest import Repo
 
 Command = tuple[str, ...]
 
@@ -81,7 +84,7 @@ def grants(plan: _steps.Plan) -> list[tuple[str, str, str, str]]:
 # -- deploy: the function
 
 
-def test_an_http_function_deploys_with_exactly_these_flags(repo: Any) -> None:
+def test_an_http_function_deploys_with_exactly_these_flags(repo: Repo) -> None:
     plan = deploy_plan(repo())
     assert commands(plan) == [
         (
@@ -112,7 +115,7 @@ def test_an_http_function_deploys_with_exactly_these_flags(repo: Any) -> None:
     assert plan.steps[0].exists == ()
 
 
-def test_a_functions_own_settings_reach_its_flags(repo: Any) -> None:
+def test_a_functions_own_settings_reach_its_flags(repo: Repo) -> None:
     entry = {
         "memory": "2Gi",
         "cpu": 2,
@@ -150,7 +153,7 @@ def test_a_functions_own_settings_reach_its_flags(repo: Any) -> None:
     ("allow", "flag"), [(True, "--allow-unauthenticated"), (False, "--no-allow-unauthenticated")]
 )
 def test_only_a_public_http_function_allows_unauthenticated_calls(
-    repo: Any, allow: bool, flag: str
+    repo: Repo, allow: bool, flag: str
 ) -> None:
     command = deploy_command(
         deploy_plan(repo(answers={"allow_unauthenticated": allow})), "my-function-dev"
@@ -158,7 +161,7 @@ def test_only_a_public_http_function_allows_unauthenticated_calls(
     assert trigger_flags(command) == ["--trigger-http", flag]
 
 
-def test_event_functions_never_allow_unauthenticated_calls(repo: Any) -> None:
+def test_event_functions_never_allow_unauthenticated_calls(repo: Repo) -> None:
     root = repo(
         {
             "my-function": {},
@@ -231,11 +234,11 @@ def test_event_functions_never_allow_unauthenticated_calls(repo: Any) -> None:
         ),
     ],
 )
-def test_event_trigger_flags(repo: Any, entry: dict[str, Any], flags: list[str]) -> None:
+def test_event_trigger_flags(repo: Repo, entry: dict[str, Any], flags: list[str]) -> None:
     assert trigger_flags(deploy_command(deploy_plan(repo({"f": entry})), "f-dev")) == flags
 
 
-def test_secrets_and_networks_reach_their_flags(repo: Any) -> None:
+def test_secrets_and_networks_reach_their_flags(repo: Repo) -> None:
     root = repo(
         {
             "my-function": {
@@ -268,7 +271,7 @@ def test_secrets_and_networks_reach_their_flags(repo: Any) -> None:
 # -- deploy: the env file of each function
 
 
-def test_the_env_file_holds_the_environment_threads_and_topics(repo: Any) -> None:
+def test_the_env_file_holds_the_environment_threads_and_topics(repo: Repo) -> None:
     root = repo(
         {
             "my-function": {"concurrency": 12, "publishes": {"RECORDS_TOPIC": "records"}},
@@ -297,7 +300,16 @@ def test_the_env_file_holds_the_environment_threads_and_topics(repo: Any) -> Non
     assert production["GOOGLE_CLOUD_PROJECT"] == "my-project-id"
 
 
-def test_the_env_file_of_a_function_with_a_database(repo: Any) -> None:
+def test_the_env_file_of_a_function_with_a_database_password(repo: Repo) -> None:
+    answers = {**DATABASE, "database_auth": "password", "database_user": "app"}
+    root = repo({"my-function": {"secrets": ["DB_PASSWORD=db-password:latest"]}}, answers=answers)
+    deploy_plan(root, "production")
+    variables = yaml.safe_load((root / ".deploy" / "production" / "my-function.yaml").read_text())
+    assert (variables["DB_IAM_AUTH"], variables["DB_USER"]) == ("false", "app")
+    assert "DB_PASSWORD" not in variables  # a secret, set by --set-secrets
+
+
+def test_the_env_file_of_a_function_with_a_database(repo: Repo) -> None:
     root = repo(answers=DATABASE, env={"dev": {"DB_NAME": "app_dev"}})
     deploy_plan(root)
     variables = yaml.safe_load((root / ".deploy" / "dev" / "my-function.yaml").read_text())
@@ -313,7 +325,7 @@ def test_the_env_file_of_a_function_with_a_database(repo: Any) -> None:
 # -- deploy: topics, push subscriptions, scheduler jobs
 
 
-def test_a_push_subscription_retries_then_dead_letters(repo: Any) -> None:
+def test_a_push_subscription_retries_then_dead_letters(repo: Repo) -> None:
     plan = deploy_plan(repo({"worker": DEAD_LETTER}))
     url = "https://us-central1-my-project-dev.cloudfunctions.net/worker-dev"
     delivery = (
@@ -380,12 +392,12 @@ def test_a_push_subscription_retries_then_dead_letters(repo: Any) -> None:
 
 
 @pytest.mark.parametrize(("timeout", "deadline"), [(5, 10), (60, 60), (540, 540)])
-def test_the_ack_deadline_follows_the_timeout(repo: Any, timeout: int, deadline: int) -> None:
+def test_the_ack_deadline_follows_the_timeout(repo: Repo, timeout: int, deadline: int) -> None:
     plan = deploy_plan(repo({"worker": {**DEAD_LETTER, "timeout": timeout}}))
     assert any(f"--ack-deadline={deadline}" in c for c in commands(plan))
 
 
-def test_a_push_subscription_in_production_is_not_suffixed(repo: Any) -> None:
+def test_a_push_subscription_in_production_is_not_suffixed(repo: Repo) -> None:
     plan = deploy_plan(repo({"worker": DEAD_LETTER}), "production")
     subscription = next(
         c for c in commands(plan) if c[1:5] == ("pubsub", "subscriptions", "create", "worker")
@@ -398,7 +410,7 @@ def test_a_push_subscription_in_production_is_not_suffixed(repo: Any) -> None:
     ) in subscription
 
 
-def test_the_scheduler_job(repo: Any) -> None:
+def test_the_scheduler_job(repo: Repo) -> None:
     entry = {
         "trigger_type": "scheduler",
         "pubsub_topic": "ticks",
@@ -440,7 +452,7 @@ def test_the_scheduler_job(repo: Any) -> None:
     )
 
 
-def test_topics_are_created_once_and_only_the_repos_own(repo: Any) -> None:
+def test_topics_are_created_once_and_only_the_repos_own(repo: Repo) -> None:
     root = repo(
         {
             "my-function": {"publishes": {"RECORDS_TOPIC": "records"}},
@@ -470,7 +482,7 @@ def test_topics_are_created_once_and_only_the_repos_own(repo: Any) -> None:
     )
 
 
-def test_one_function_only(repo: Any) -> None:
+def test_one_function_only(repo: Repo) -> None:
     root = repo({"my-function": {}, "second": {}})
     plan = deploy_plan(root, only="second")
     assert [c[3] for c in commands(plan)] == ["second-dev"]
@@ -479,7 +491,7 @@ def test_one_function_only(repo: Any) -> None:
         deploy_plan(root, only="third")
 
 
-def test_an_unknown_environment_stops_before_anything_is_written(repo: Any) -> None:
+def test_an_unknown_environment_stops_before_anything_is_written(repo: Repo) -> None:
     root = repo()
     with pytest.raises(ProjectError, match="unknown environment 'qa'"):
         deploy_plan(root, "qa")
@@ -487,7 +499,7 @@ def test_an_unknown_environment_stops_before_anything_is_written(repo: Any) -> N
 
 
 def test_a_real_deploy_asks_gcloud_only_for_the_project_number_of_push_subscriptions(
-    repo: Any, monkeypatch: pytest.MonkeyPatch
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asked: list[list[str]] = []
 
@@ -495,7 +507,7 @@ def test_a_real_deploy_asks_gcloud_only_for_the_project_number_of_push_subscript
         asked.append(list(command))
         return subprocess.CompletedProcess(command, 0, stdout="123456789012\n", stderr="")
 
-    monkeypatch.setattr(_steps.subprocess, "run", fake_run)
+    monkeypatch.setattr("gcf_devkit.cloud._steps.subprocess.run", fake_run)
     http = deploy.plan(Project.load(repo()), "dev", None, dry_run=False)
     assert asked == []
     assert http.project_number == "PROJECT_NUMBER"
@@ -508,7 +520,7 @@ def test_a_real_deploy_asks_gcloud_only_for_the_project_number_of_push_subscript
 
 
 def test_a_dry_run_prints_one_shell_line_per_command(
-    repo: Any, capsys: pytest.CaptureFixture[str]
+    repo: Repo, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = repo(
         {"tick": {"trigger_type": "scheduler", "pubsub_topic": "ticks", "schedule": "0 * * * *"}}
@@ -524,7 +536,7 @@ def test_a_dry_run_prints_one_shell_line_per_command(
 # -- setup
 
 
-def test_the_apis_of_an_http_repo(repo: Any) -> None:
+def test_the_apis_of_an_http_repo(repo: Repo) -> None:
     plan = setup_plan(repo())
     assert commands(plan)[0] == (
         "gcloud",
@@ -535,7 +547,7 @@ def test_the_apis_of_an_http_repo(repo: Any) -> None:
     )
 
 
-def test_the_apis_follow_what_the_functions_use(repo: Any) -> None:
+def test_the_apis_follow_what_the_functions_use(repo: Repo) -> None:
     root = repo(
         {
             "my-function": {"secrets": ["K=k:1"], "roles": ["roles/bigquery.dataEditor"]},
@@ -561,7 +573,16 @@ def test_the_apis_follow_what_the_functions_use(repo: Any) -> None:
     ]
 
 
-def test_the_runtime_identity_publishes_to_its_own_topics_only(repo: Any) -> None:
+def test_topics_of_an_http_repo_need_pub_sub(repo: Repo) -> None:
+    enabled = commands(setup_plan(repo({"my-function": {"publishes": {"OUT": "records"}}})))[0]
+    assert enabled[-3:] == (
+        "eventarc.googleapis.com",
+        "pubsub.googleapis.com",
+        "--project=my-project-dev",
+    )
+
+
+def test_the_runtime_identity_publishes_to_its_own_topics_only(repo: Repo) -> None:
     root = repo({"my-function": {"publishes": {"RECORDS_TOPIC": "records", "AUDIT": "audit"}}})
     plan = setup_plan(root)
     member = f"serviceAccount:{SA}"
@@ -584,7 +605,7 @@ def test_the_runtime_identity_publishes_to_its_own_topics_only(repo: Any) -> Non
     assert ("pubsub topics", "records", member, "roles/pubsub.publisher") in grants(production)
 
 
-def test_a_secrets_accessor_role_is_on_that_secret_only(repo: Any) -> None:
+def test_a_secrets_accessor_role_is_on_that_secret_only(repo: Repo) -> None:
     root = repo(
         {
             "my-function": {
@@ -626,7 +647,7 @@ def test_a_secrets_accessor_role_is_on_that_secret_only(repo: Any) -> None:
     assert any(n.startswith("secret api-key: give it a value once") for n in plan.notes)
 
 
-def test_the_deployer_acts_as_each_functions_accounts_only(repo: Any) -> None:
+def test_the_deployer_acts_as_each_functions_accounts_only(repo: Repo) -> None:
     root = repo(
         {
             "my-function": {},
@@ -668,14 +689,14 @@ def test_the_deployer_acts_as_each_functions_accounts_only(repo: Any) -> None:
     ],
 )
 def test_the_deployers_project_roles(
-    repo: Any, functions: dict[str, Any], roles: list[str]
+    repo: Repo, functions: dict[str, Any], roles: list[str]
 ) -> None:
     plan = setup_plan(repo(functions))
     deployer = f"serviceAccount:{DEPLOYER}"
     assert [g[3] for g in grants(plan) if g[0] == "projects" and g[2] == deployer] == roles
 
 
-def test_no_role_is_granted_project_wide_but_these(repo: Any) -> None:
+def test_no_role_is_granted_project_wide_but_these(repo: Repo) -> None:
     root = repo(
         {
             "my-function": {"publishes": {"OUT": "records"}, "secrets": ["K=k:1"]},
@@ -715,7 +736,24 @@ def test_no_role_is_granted_project_wide_but_these(repo: Any) -> None:
     )
 
 
-def test_the_accounts_are_created_once_and_google_managed_ones_never(repo: Any) -> None:
+def test_an_http_repo_has_no_trigger_account(repo: Repo) -> None:
+    plan = setup_plan(repo())
+    created = [c[4] for c in commands(plan) if c[1:4] == ("iam", "service-accounts", "create")]
+    assert created == ["my-function-sa", "my-function-deployer"]
+    assert plan.notes == []
+    assert (
+        "gcloud",
+        "projects",
+        "add-iam-policy-binding",
+        "my-project-dev",
+        f"--member=serviceAccount:{DEPLOYER}",
+        "--role=roles/cloudfunctions.developer",
+        "--condition=None",
+        "--quiet",
+    ) in commands(plan)
+
+
+def test_the_accounts_are_created_once_and_google_managed_ones_never(repo: Repo) -> None:
     compute = "123456789012-compute@developer.gserviceaccount.com"
     root = repo(
         {
@@ -743,7 +781,21 @@ def test_the_accounts_are_created_once_and_google_managed_ones_never(repo: Any) 
     assert f"{compute} is managed by Google: not created" in plan.notes
 
 
-def test_the_github_provider_takes_the_ci_environments_only(repo: Any) -> None:
+@pytest.mark.parametrize(
+    ("base", "provider"),
+    [
+        ("my-function", "my-function"),
+        ("abc", "abc-ci"),
+        ("abcd", "abcd"),
+        ("gcp-fn", "ci-gcp-fn"),
+        ("a" * 31 + "-b", "a" * 31),
+    ],
+)
+def test_the_identity_provider_id_is_one_google_takes(base: str, provider: str) -> None:
+    assert setup.provider_id(base) == provider
+
+
+def test_the_github_provider_takes_the_ci_environments_only(repo: Repo) -> None:
     root = repo(answers={"environments": ["dev", "staging", "production"]})
     plan = setup_plan(root)
     provider = next(
@@ -779,7 +831,7 @@ def test_the_github_provider_takes_the_ci_environments_only(repo: Any) -> None:
     ]
 
 
-def test_the_gitlab_provider_takes_protected_refs_only(repo: Any) -> None:
+def test_the_gitlab_provider_takes_protected_refs_only(repo: Repo) -> None:
     root = repo(answers={"ci_provider": "gitlab_ci", "repository": "group/sub/my-function"})
     plan = setup_plan(root)
     provider = next(
@@ -795,13 +847,7 @@ def test_the_gitlab_provider_takes_protected_refs_only(repo: Any) -> None:
     ) in provider.command
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cloud/setup.py ci_identity creates the pool with Plan.create, whose `describe` "
-    "gets no --location (gcloud refuses it: 'Failed to find attribute [location]'), so a "
-    "second `gcf setup` tries to create the existing pool again and fails",
-)
-def test_an_existing_pool_is_found(repo: Any) -> None:
+def test_an_existing_pool_is_found(repo: Repo) -> None:
     plan = setup_plan(repo())
     pool = next(
         s for s in plan.steps if s.command[1:4] == ("iam", "workload-identity-pools", "create")
@@ -810,7 +856,7 @@ def test_an_existing_pool_is_found(repo: Any) -> None:
 
 
 @pytest.mark.parametrize("provider", ["none", "cloud_build"])
-def test_without_a_ci_identity_provider(repo: Any, provider: str) -> None:
+def test_without_a_ci_identity_provider(repo: Repo, provider: str) -> None:
     plan = setup_plan(repo(answers={"ci_provider": provider}))
     assert not [c for c in commands(plan) if "workload-identity-pools" in c]
     assert plan.ci_values() == []
@@ -823,7 +869,24 @@ def test_without_a_ci_identity_provider(repo: Any, provider: str) -> None:
     assert (build in grants(plan)) is (provider == "cloud_build")
 
 
-def test_the_database_identity(repo: Any) -> None:
+def test_a_firestore_function_uses_firestore_as_itself(repo: Repo) -> None:
+    plan = setup_plan(
+        repo({"doc": {"trigger_type": "firestore", "firestore_document": "users/{id}"}})
+    )
+    member = f"serviceAccount:{SA}"
+    assert [g for g in grants(plan) if g[2] == member] == [
+        ("projects", "my-project-dev", member, "roles/datastore.user")
+    ]
+
+
+def test_a_bucket_is_created_where_its_events_come_from(repo: Repo) -> None:
+    entry = {"trigger_type": "storage", "storage_bucket": "my-uploads", "trigger_location": "eu"}
+    plan = setup_plan(repo({"up": entry}))
+    (bucket,) = [c for c in commands(plan) if c[1:4] == ("storage", "buckets", "create")]
+    assert "--location=eu" in bucket
+
+
+def test_the_database_identity(repo: Repo) -> None:
     plan = setup_plan(repo(answers=DATABASE))
     member = f"serviceAccount:{SA}"
     assert [g for g in grants(plan) if g[2] == member] == [
@@ -839,7 +902,7 @@ def test_the_database_identity(repo: Any) -> None:
     )
 
 
-def test_a_budget_alerts_the_billing_admins_and_a_topic(repo: Any) -> None:
+def test_a_budget_alerts_the_billing_admins_and_a_topic(repo: Repo) -> None:
     root = repo(answers={"billing_account": "01ABCD-23EF45-6789AB", "monthly_budget": 50})
     plan = setup_plan(root)
     assert commands(plan)[-1] == (
@@ -876,7 +939,7 @@ def test_a_budget_alerts_the_billing_admins_and_a_topic(repo: Any) -> None:
         ({"monthly_budget": -1}, "monthly_budget: must be a whole amount"),
     ],
 )
-def test_bad_cost_answers_stop_setup(repo: Any, answers: dict[str, Any], error: str) -> None:
+def test_bad_cost_answers_stop_setup(repo: Repo, answers: dict[str, Any], error: str) -> None:
     with pytest.raises(_steps.CommandError) as info:
         setup_plan(repo(answers=answers))
     message = str(info.value)
@@ -884,7 +947,7 @@ def test_bad_cost_answers_stop_setup(repo: Any, answers: dict[str, Any], error: 
     assert message.endswith("(change it with `copier update --data KEY=VALUE`)")
 
 
-def test_setup_refuses_an_unknown_environment(repo: Any) -> None:
+def test_setup_refuses_an_unknown_environment(repo: Repo) -> None:
     with pytest.raises(ProjectError, match="unknown environment 'qa'"):
         setup_plan(repo(), "qa")
 
@@ -892,7 +955,7 @@ def test_setup_refuses_an_unknown_environment(repo: Any) -> None:
 # -- costs
 
 
-def test_warm_instances_in_production_are_a_warning(repo: Any) -> None:
+def test_warm_instances_in_production_are_a_warning(repo: Repo) -> None:
     root = repo({"my-function": {"min_instances": 2, "cpu": "1", "memory": "1Gi"}, "cold": {}})
     assert cost_warnings(Project.load(root)) == [
         "cost: my-function keeps 2 instance(s) warm in production (1Gi, 1 vCPU each): they spare "
@@ -904,7 +967,7 @@ def test_warm_instances_in_production_are_a_warning(repo: Any) -> None:
 
 @pytest.mark.parametrize(("max_instances", "warned"), [(5, False), (6, True)])
 def test_environments_sharing_a_database_may_overfill_it(
-    repo: Any, max_instances: int, warned: bool
+    repo: Repo, max_instances: int, warned: bool
 ) -> None:
     root = repo(answers={**DATABASE, "max_instances": max_instances})
     warnings = cost_warnings(Project.load(root))
@@ -919,7 +982,29 @@ def test_environments_sharing_a_database_may_overfill_it(
     ]
 
 
-def test_an_environment_with_its_own_database_instance_is_not_warned(repo: Any) -> None:
+@pytest.mark.parametrize(("max_instances", "warned"), [(2, False), (3, True)])
+def test_the_smallest_max_connections_of_a_shared_instance_counts(
+    repo: Repo, max_instances: int, warned: bool
+) -> None:
+    """Two functions (of 20 and 30 connections a dev and a production instance each) share
+    one Cloud SQL instance that one says holds 100 connections and the other 200."""
+    root = repo(
+        {
+            "my-function": {"max_instances": max_instances, "max_connections": 100},
+            "second": {"max_instances": max_instances, "max_connections": 200},
+        },
+        answers=DATABASE,
+    )
+    warnings = cost_warnings(Project.load(root))
+    assert len(warnings) == int(warned)
+    if warned:
+        assert (
+            "their pools may hold 120 connections at once, above its max_connections (100)"
+            in warnings[0]
+        )
+
+
+def test_an_environment_with_its_own_database_instance_is_not_warned(repo: Repo) -> None:
     own = {"INSTANCE_CONNECTION_NAME": "my-project-id:us-central1:dev-db"}
     root = repo(answers={**DATABASE, "max_instances": 10}, env={"dev": own})
     assert cost_warnings(Project.load(root)) == []

@@ -10,11 +10,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from gcf_devkit.project import (
+    KEYS,
     Function,
     Layout,
     Project,
@@ -22,7 +23,11 @@ from gcf_devkit.project import (
     read_answers,
     read_env_file,
     read_secrets_file,
+    resolve,
 )
+
+if TYPE_CHECKING:
+    from tests.conftest import Repo
 
 SA = "runner@my-project-id.iam.gserviceaccount.com"
 DEFAULT_SA = "my-function-sa@my-project-id.iam.gserviceaccount.com"
@@ -67,7 +72,7 @@ def one_function(root: Path) -> Function:
 # -- settings: the function's own, else the answers', else the default
 
 
-def test_a_function_takes_its_own_keys_else_the_answers_else_the_defaults(repo: Any) -> None:
+def test_a_function_takes_its_own_keys_else_the_answers_else_the_defaults(repo: Repo) -> None:
     root = repo(
         {"my-function": {"trigger_type": "http", "memory": "1Gi", "concurrency": 10}},
         answers={"ingress_settings": "internal-and-gclb"},
@@ -84,7 +89,7 @@ def test_a_function_takes_its_own_keys_else_the_answers_else_the_defaults(repo: 
     assert (f.vpc, f.database, f.max_connections) == ("none", "none", 100)
 
 
-def test_the_defaults_of_an_http_function(repo: Any) -> None:
+def test_the_defaults_of_an_http_function(repo: Repo) -> None:
     f = one_function(repo(answers={"allow_unauthenticated": None}))
     assert f.trigger_type == "http"
     assert f.http
@@ -97,7 +102,7 @@ def test_the_defaults_of_an_http_function(repo: Any) -> None:
 
 
 def test_the_repos_own_function_takes_the_answers_entry_point_and_others_their_name(
-    repo: Any,
+    repo: Repo,
 ) -> None:
     root = repo(
         {"my-function": {}, "resize-images": {}, "thumb": {"entry_point": "make_thumbnail"}},
@@ -111,7 +116,21 @@ def test_the_repos_own_function_takes_the_answers_entry_point_and_others_their_n
     }
 
 
-def test_a_function_without_trigger_type_takes_the_repos(repo: Any) -> None:
+def test_without_a_trigger_type_anywhere_a_function_is_http(repo: Repo) -> None:
+    root = repo({"my-function": {}, "second": {}}, answers={"trigger_type": None})
+    assert {f.trigger_type for f in Project.load(root).functions.values()} == {"http"}
+
+
+def test_resolve_gives_every_key_and_a_string_cpu() -> None:
+    answers = {"function_name": "my-function", "gcp_project_id": "my-project-id", "cpu": 1}
+    settings = resolve("worker", {"trigger_type": "pubsub", "memory": "1Gi"}, answers)
+    assert set(settings) == set(KEYS)
+    assert (settings["cpu"], settings["memory"], settings["entry_point"]) == ("1", "1Gi", "worker")
+    assert settings["trigger_service_account"] == DEFAULT_TRIGGER_SA
+    assert resolve("f", {"cpu": 0.5}, answers)["cpu"] == "0.5"
+
+
+def test_a_function_without_trigger_type_takes_the_repos(repo: Repo) -> None:
     root = repo({"my-function": {}, "second": {}}, answers=PUBSUB_REPO)
     for f in Project.load(root).functions.values():
         assert (f.trigger_type, f.pubsub_topic) == ("pubsub", "orders")
@@ -120,7 +139,7 @@ def test_a_function_without_trigger_type_takes_the_repos(repo: Any) -> None:
         assert f.ingress_settings == "internal-only"
 
 
-def test_an_event_function_in_an_http_repo_does_not_inherit_http_answers(repo: Any) -> None:
+def test_an_event_function_in_an_http_repo_does_not_inherit_http_answers(repo: Repo) -> None:
     root = repo(
         {
             "my-function": {"trigger_type": "http"},
@@ -140,14 +159,14 @@ def test_an_event_function_in_an_http_repo_does_not_inherit_http_answers(repo: A
     assert worker.trigger_service_account == DEFAULT_TRIGGER_SA
 
 
-def test_an_http_function_in_an_event_repo_does_not_inherit_event_answers(repo: Any) -> None:
+def test_an_http_function_in_an_event_repo_does_not_inherit_event_answers(repo: Repo) -> None:
     root = repo({"my-function": {}, "api": {"trigger_type": "http"}}, answers=PUBSUB_REPO)
     api = Project.load(root).functions["api"]
     assert api.ingress_settings == "all"
     assert (api.retry_on_failure, api.trigger_service_account, api.pubsub_topic) == (False, "", "")
 
 
-def test_an_event_function_of_another_event_type_inherits_by_kind_not_by_type(repo: Any) -> None:
+def test_an_event_function_of_another_event_type_inherits_by_kind_not_by_type(repo: Repo) -> None:
     root = repo(
         {"my-function": {}, "uploads": {"trigger_type": "storage", "storage_bucket": "bucket-b"}},
         answers={**PUBSUB_REPO, "trigger_location": "eu"},
@@ -162,7 +181,7 @@ def test_an_event_function_of_another_event_type_inherits_by_kind_not_by_type(re
     assert uploads.storage_bucket == "bucket-b"
 
 
-def test_a_storage_repo_passes_its_location_to_its_storage_functions(repo: Any) -> None:
+def test_a_storage_repo_passes_its_location_to_its_storage_functions(repo: Repo) -> None:
     root = repo(
         {"my-function": {}, "more": {}},
         answers={
@@ -180,7 +199,7 @@ def test_a_storage_repo_passes_its_location_to_its_storage_functions(repo: Any) 
         assert f.event_type == "google.cloud.storage.object.v1.finalized"
 
 
-def test_answers_given_for_another_trigger_type_are_required_again(repo: Any) -> None:
+def test_answers_given_for_another_trigger_type_are_required_again(repo: Repo) -> None:
     """A scheduler or storage function added to a pubsub repo names its own topic, schedule
     and bucket: the answers' were given for the pubsub function."""
     root = repo(
@@ -198,7 +217,7 @@ def test_answers_given_for_another_trigger_type_are_required_again(repo: Any) ->
     ]
 
 
-def test_scheduler_defaults(repo: Any) -> None:
+def test_scheduler_defaults(repo: Repo) -> None:
     root = repo(
         {"tick": {"trigger_type": "scheduler", "pubsub_topic": "ticks", "schedule": "0 * * * *"}},
         answers={"schedule_time_zone": "Europe/Paris"},
@@ -236,12 +255,12 @@ DOCUMENT = {"firestore_document": "users/{userId}"}
         ({"trigger_type": "storage", "storage_bucket": "my-bucket"}, "us-central1"),
     ],
 )
-def test_trigger_location_defaults(repo: Any, entry: dict[str, Any], location: str) -> None:
+def test_trigger_location_defaults(repo: Repo, entry: dict[str, Any], location: str) -> None:
     assert one_function(repo({"f": entry})).trigger_location == location
 
 
 @pytest.mark.parametrize(("dead_letter", "retry"), [(True, True), (False, False)])
-def test_a_dead_letter_topic_turns_retries_on(repo: Any, dead_letter: bool, retry: bool) -> None:
+def test_a_dead_letter_topic_turns_retries_on(repo: Repo, dead_letter: bool, retry: bool) -> None:
     entry: dict[str, Any] = {"trigger_type": "pubsub", "pubsub_topic": "jobs"}
     if dead_letter:
         entry["dead_letter_topic"] = "jobs-dead"
@@ -264,7 +283,7 @@ def test_a_dead_letter_topic_turns_retries_on(repo: Any, dead_letter: bool, retr
     ],
 )
 def test_cpu_is_a_string_however_written(
-    repo: Any, cpu: Any, memory: str, concurrency: int, typed: str
+    repo: Repo, cpu: Any, memory: str, concurrency: int, typed: str
 ) -> None:
     entry = {"cpu": cpu, "memory": memory, "concurrency": concurrency}
     f = one_function(repo({"my-function": entry}))
@@ -272,11 +291,11 @@ def test_cpu_is_a_string_however_written(
     assert isinstance(f.cpu, str)
 
 
-def test_cpu_answered_as_a_number_is_a_string(repo: Any) -> None:
+def test_cpu_answered_as_a_number_is_a_string(repo: Repo) -> None:
     assert one_function(repo(answers={"cpu": 1})).cpu == "1"
 
 
-def test_settings_that_do_not_apply_to_the_trigger_are_empty(repo: Any) -> None:
+def test_settings_that_do_not_apply_to_the_trigger_are_empty(repo: Repo) -> None:
     """An http repo's answers may hold event answers (Copier keeps them): they do not apply."""
     root = repo(
         {"my-function": {}, "worker": {"trigger_type": "pubsub", "pubsub_topic": "jobs"}},
@@ -308,7 +327,7 @@ def test_settings_that_do_not_apply_to_the_trigger_are_empty(repo: Any) -> None:
     assert worker.trigger_service_account == DEFAULT_TRIGGER_SA
 
 
-def test_lists_and_maps_are_typed(repo: Any) -> None:
+def test_lists_and_maps_are_typed(repo: Repo) -> None:
     root = repo(
         {
             "my-function": {
@@ -325,7 +344,39 @@ def test_lists_and_maps_are_typed(repo: Any) -> None:
     assert f.publishes == {"OUT_TOPIC": "results"}
 
 
-def test_a_function_with_a_database(repo: Any) -> None:
+def test_from_settings_types_every_value() -> None:
+    settings = {
+        "entry_point": "handle",
+        "trigger_type": "http",
+        "region": "us-central1",
+        "memory": "1Gi",
+        "cpu": 0.5,
+        "concurrency": 1,
+        "timeout": 60,
+        "min_instances": 0,
+        "max_instances": 3,
+        "service_account": SA,
+        "ingress_settings": "all",
+        "secrets": ["K=k:1"],
+        "roles": None,
+        "publishes": {"OUT": "records"},
+        "pubsub_topic": None,
+        "max_delivery_attempts": None,
+        "retry_on_failure": None,
+        "unknown": "ignored",
+    }
+    f = Function.from_settings("f", settings)
+    assert (f.name, f.cpu, f.secrets, f.roles, f.publishes) == (
+        "f",
+        "0.5",
+        ("K=k:1",),
+        (),
+        {"OUT": "records"},
+    )
+    assert (f.pubsub_topic, f.max_delivery_attempts, f.retry_on_failure) == ("", 0, False)
+
+
+def test_a_function_with_a_database(repo: Repo) -> None:
     f = one_function(repo(answers=DATABASE))
     assert f.has_database
     assert (f.cloudsql_instance, f.database_name, f.database_user) == (
@@ -344,7 +395,7 @@ def test_a_function_with_a_database(repo: Any) -> None:
 # -- every problem of functions.yaml, naming the function and the key
 
 
-def test_an_unknown_key_is_reported_with_the_known_ones(repo: Any) -> None:
+def test_an_unknown_key_is_reported_with_the_known_ones(repo: Repo) -> None:
     (error,) = errors_of(repo({"my-function": {"colour": "blue"}}))
     assert error.startswith(
         "functions.yaml: function 'my-function': colour: unknown key; known keys are "
@@ -370,7 +421,7 @@ def test_an_unknown_key_is_reported_with_the_known_ones(repo: Any) -> None:
     ],
 )
 def test_a_value_of_the_wrong_yaml_type_is_reported(
-    repo: Any, entry: dict[str, Any], error: str
+    repo: Repo, entry: dict[str, Any], error: str
 ) -> None:
     assert errors_of(repo({"my-function": entry})) == [
         f"functions.yaml: function 'my-function': {error}"
@@ -417,7 +468,9 @@ def test_a_value_of_the_wrong_yaml_type_is_reported(
         ),
     ],
 )
-def test_a_key_of_another_trigger_is_reported(repo: Any, entry: dict[str, Any], error: str) -> None:
+def test_a_key_of_another_trigger_is_reported(
+    repo: Repo, entry: dict[str, Any], error: str
+) -> None:
     assert errors_of(repo({"f": entry})) == [f"functions.yaml: function 'f': {error}"]
 
 
@@ -431,21 +484,21 @@ def test_a_key_of_another_trigger_is_reported(repo: Any, entry: dict[str, Any], 
         ("audit_log", ["audit_service_name", "audit_method_name"]),
     ],
 )
-def test_a_required_key_missing_is_reported(repo: Any, trigger: str, required: list[str]) -> None:
+def test_a_required_key_missing_is_reported(repo: Repo, trigger: str, required: list[str]) -> None:
     assert errors_of(repo({"f": {"trigger_type": trigger}})) == [
         f"functions.yaml: function 'f': {key}: required for a {trigger} function"
         for key in required
     ]
 
 
-def test_an_unknown_trigger_type_is_reported(repo: Any) -> None:
+def test_an_unknown_trigger_type_is_reported(repo: Repo) -> None:
     assert errors_of(repo({"f": {"trigger_type": "queue"}})) == [
         "functions.yaml: function 'f': trigger_type: must be one of http, pubsub, storage, "
         'firestore, audit_log, scheduler (got "queue")'
     ]
 
 
-def test_two_functions_with_one_entry_point_are_reported(repo: Any) -> None:
+def test_two_functions_with_one_entry_point_are_reported(repo: Repo) -> None:
     root = repo({"a": {"entry_point": "handle"}, "b": {"entry_point": "handle"}})
     assert errors_of(root) == [
         "functions.yaml: function 'b': entry_point: handle is also the entry point of 'a'; "
@@ -453,7 +506,7 @@ def test_two_functions_with_one_entry_point_are_reported(repo: Any) -> None:
     ]
 
 
-def test_a_dead_letter_topic_without_retries_is_reported(repo: Any) -> None:
+def test_a_dead_letter_topic_without_retries_is_reported(repo: Repo) -> None:
     entry = {
         "trigger_type": "pubsub",
         "pubsub_topic": "jobs",
@@ -466,7 +519,7 @@ def test_a_dead_letter_topic_without_retries_is_reported(repo: Any) -> None:
     ]
 
 
-def test_max_delivery_attempts_without_a_dead_letter_topic_is_reported(repo: Any) -> None:
+def test_max_delivery_attempts_without_a_dead_letter_topic_is_reported(repo: Repo) -> None:
     entry = {"trigger_type": "pubsub", "pubsub_topic": "jobs", "max_delivery_attempts": 10}
     assert errors_of(repo({"worker": entry})) == [
         "functions.yaml: function 'worker': max_delivery_attempts: needs a dead_letter_topic"
@@ -474,7 +527,7 @@ def test_max_delivery_attempts_without_a_dead_letter_topic_is_reported(repo: Any
 
 
 @pytest.mark.parametrize(("attempts", "valid"), [(4, False), (5, True), (100, True), (101, False)])
-def test_max_delivery_attempts(repo: Any, attempts: int, valid: bool) -> None:
+def test_max_delivery_attempts(repo: Repo, attempts: int, valid: bool) -> None:
     entry = {
         "trigger_type": "pubsub",
         "pubsub_topic": "jobs",
@@ -550,13 +603,13 @@ def test_max_delivery_attempts(repo: Any, attempts: int, valid: bool) -> None:
     ],
 )
 def test_the_platforms_rules_are_applied(
-    repo: Any, entry: dict[str, Any], answers: dict[str, Any], error: str
+    repo: Repo, entry: dict[str, Any], answers: dict[str, Any], error: str
 ) -> None:
     (message,) = errors_of(repo({"f": entry}, answers=answers))
     assert message.startswith(f"functions.yaml: function 'f': {error}")
 
 
-def test_every_problem_of_every_function_is_reported(repo: Any) -> None:
+def test_every_problem_of_every_function_is_reported(repo: Repo) -> None:
     root = repo(
         {
             "good": {},
@@ -582,7 +635,7 @@ def test_every_problem_of_every_function_is_reported(repo: Any) -> None:
     ],
 )
 def test_a_name_leaves_room_for_its_environment_suffix(
-    repo: Any, length: int, environments: list[str], valid: bool
+    repo: Repo, length: int, environments: list[str], valid: bool
 ) -> None:
     name = "f" * length
     root = repo({name: {"entry_point": "handler"}}, answers={"environments": environments})
@@ -595,7 +648,7 @@ def test_a_name_leaves_room_for_its_environment_suffix(
         ]
 
 
-def test_an_invalid_name_is_reported(repo: Any) -> None:
+def test_an_invalid_name_is_reported(repo: Repo) -> None:
     (error,) = errors_of(repo({"My_Function": {"entry_point": "my_function"}}))
     assert error.startswith("functions.yaml: function 'My_Function': name: must be 1-63 characters")
 
@@ -616,7 +669,7 @@ def test_an_invalid_name_is_reported(repo: Any) -> None:
 )
 @pytest.mark.parametrize(("length", "valid"), [(251, True), (252, False)])
 def test_the_repos_own_topics_leave_room_for_the_suffix(
-    repo: Any, key: str, entry: dict[str, Any], length: int, valid: bool
+    repo: Repo, key: str, entry: dict[str, Any], length: int, valid: bool
 ) -> None:
     """Owned topics are suffixed -dev outside production: 251 characters and 4 for "-dev"."""
     topic = "t" * length
@@ -633,24 +686,18 @@ def test_the_repos_own_topics_leave_room_for_the_suffix(
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="project/_manifest.py trigger_errors checks pubsub_topic with room 255 unless the "
-    "trigger is scheduler, yet a pubsub function with a dead_letter_topic owns its pubsub_topic "
-    "and deploys it suffixed (-dev): a 252-255 character topic passes and deploys as 256-259",
-)
-def test_a_push_subscriptions_own_topic_leaves_room_for_the_suffix(repo: Any) -> None:
+def test_a_push_subscriptions_own_topic_leaves_room_for_the_suffix(repo: Repo) -> None:
     entry = {"trigger_type": "pubsub", "pubsub_topic": "t" * 252, "dead_letter_topic": "dead"}
     (error,) = errors_of(repo({"f": entry}))
     assert error.startswith("functions.yaml: function 'f': pubsub_topic: must be at most 251")
 
 
-def test_a_pubsub_topic_owned_by_no_one_may_take_255_characters(repo: Any) -> None:
+def test_a_pubsub_topic_owned_by_no_one_may_take_255_characters(repo: Repo) -> None:
     entry = {"trigger_type": "pubsub", "pubsub_topic": "t" * 255}
     assert one_function(repo({"f": entry})).pubsub_topic == "t" * 255
 
 
-def test_an_entry_that_is_not_a_map_is_reported(repo: Any) -> None:
+def test_an_entry_that_is_not_a_map_is_reported(repo: Repo) -> None:
     assert errors_of(repo({"my-function": "http"})) == [
         "functions.yaml: function 'my-function': must be a map of settings such as "
         '{entry_point: ..., trigger_type: ...} (got "http")'
@@ -658,7 +705,7 @@ def test_an_entry_that_is_not_a_map_is_reported(repo: Any) -> None:
 
 
 @pytest.mark.parametrize("text", ["functions: {}\n", "functions: [a]\n", "other: 1\n", "", "[1]\n"])
-def test_a_manifest_without_functions_is_reported(repo: Any, text: str) -> None:
+def test_a_manifest_without_functions_is_reported(repo: Repo, text: str) -> None:
     root = repo()
     (root / "functions.yaml").write_text(text)
     assert errors_of(root) == [
@@ -666,14 +713,14 @@ def test_a_manifest_without_functions_is_reported(repo: Any, text: str) -> None:
     ]
 
 
-def test_a_manifest_that_is_not_yaml_is_reported(repo: Any) -> None:
+def test_a_manifest_that_is_not_yaml_is_reported(repo: Repo) -> None:
     root = repo()
     (root / "functions.yaml").write_text("functions: [\n")
     (error,) = errors_of(root)
     assert error.startswith("functions.yaml is not valid YAML: ")
 
 
-def test_the_first_function_out_of_step_with_the_answers_is_explained(repo: Any) -> None:
+def test_the_first_function_out_of_step_with_the_answers_is_explained(repo: Repo) -> None:
     root = repo({"my-function": {"trigger_type": "storage"}}, answers=PUBSUB_REPO)
     assert errors_of(root) == [
         "functions.yaml: function 'my-function': storage_bucket: required for a storage function",
@@ -688,7 +735,7 @@ def test_the_first_function_out_of_step_with_the_answers_is_explained(repo: Any)
 
 @pytest.mark.parametrize(("max_instances", "valid"), [(10, True), (11, False)])
 def test_every_pool_must_fit_the_databases_connections(
-    repo: Any, max_instances: int, valid: bool
+    repo: Repo, max_instances: int, valid: bool
 ) -> None:
     root = repo(
         {"my-function": {"concurrency": 8, "max_instances": max_instances}}, answers=DATABASE
@@ -703,7 +750,7 @@ def test_every_pool_must_fit_the_databases_connections(
         )
 
 
-def test_one_instance_must_fit_the_databases_connections(repo: Any) -> None:
+def test_one_instance_must_fit_the_databases_connections(repo: Repo) -> None:
     root = repo({"my-function": {"concurrency": 99}}, answers=DATABASE)
     (error,) = errors_of(root)
     assert error.startswith(
@@ -726,12 +773,12 @@ def test_one_instance_must_fit_the_databases_connections(repo: Any) -> None:
         ({"database_ip": "private"}, "database_ip: a private IP is reached through a VPC network"),
     ],
 )
-def test_database_settings_are_checked(repo: Any, answers: dict[str, Any], error: str) -> None:
+def test_database_settings_are_checked(repo: Repo, answers: dict[str, Any], error: str) -> None:
     (message,) = errors_of(repo(answers={**DATABASE, **answers}))
     assert message.startswith(f"functions.yaml: function 'my-function': {error}")
 
 
-def test_a_password_database_with_its_secret_passes(repo: Any) -> None:
+def test_a_password_database_with_its_secret_passes(repo: Repo) -> None:
     answers = {**DATABASE, "database_auth": "password", "database_user": "app"}
     root = repo({"my-function": {"secrets": ["DB_PASSWORD=db-password:latest"]}}, answers=answers)
     assert one_function(root).database_auth == "password"
@@ -740,7 +787,7 @@ def test_a_password_database_with_its_secret_passes(repo: Any) -> None:
 # -- the project: environments, names and topics
 
 
-def pipeline(repo: Any) -> Project:
+def pipeline(repo: Repo) -> Project:
     """A repo of four functions: a publisher, a push subscription, Eventarc, a scheduler."""
     root = repo(
         {
@@ -759,7 +806,7 @@ def pipeline(repo: Any) -> Project:
     return Project.load(root)
 
 
-def test_owned_topics(repo: Any) -> None:
+def test_owned_topics(repo: Repo) -> None:
     assert pipeline(repo).owned_topics() == {"records", "records-dead", "summary", "ticks"}
 
 
@@ -778,12 +825,12 @@ def test_owned_topics(repo: Any) -> None:
     ],
 )
 def test_only_owned_topics_are_suffixed(
-    repo: Any, topic: str, environment: str, deployed: str
+    repo: Repo, topic: str, environment: str, deployed: str
 ) -> None:
     assert pipeline(repo).topic(topic, environment) == deployed
 
 
-def test_names_and_environments(repo: Any) -> None:
+def test_names_and_environments(repo: Repo) -> None:
     project = pipeline(repo)
     enrich = project.functions["enrich"]
     assert project.deployed_name(enrich, "dev") == "enrich-dev"
@@ -800,7 +847,7 @@ def test_names_and_environments(repo: Any) -> None:
     assert [f.name for f in project.select("listen")] == ["listen"]
 
 
-def test_selecting_an_unknown_function_names_the_known_ones(repo: Any) -> None:
+def test_selecting_an_unknown_function_names_the_known_ones(repo: Repo) -> None:
     with pytest.raises(ProjectError) as info:
         pipeline(repo).select("nope")
     assert info.value.errors == [
@@ -808,7 +855,7 @@ def test_selecting_an_unknown_function_names_the_known_ones(repo: Any) -> None:
     ]
 
 
-def test_an_unknown_environment_names_the_known_ones(repo: Any) -> None:
+def test_an_unknown_environment_names_the_known_ones(repo: Repo) -> None:
     project = Project.load(repo())
     project.check_environment("dev")
     with pytest.raises(ProjectError) as info:
@@ -816,13 +863,13 @@ def test_an_unknown_environment_names_the_known_ones(repo: Any) -> None:
     assert info.value.errors == ["unknown environment 'qa': known environments are dev, production"]
 
 
-def test_without_environments_there_is_production(repo: Any) -> None:
+def test_without_environments_there_is_production(repo: Repo) -> None:
     project = Project.load(repo(answers={"environments": None}))
     assert project.environments == ["production"]
     assert project.ci_environments == ["production"]
 
 
-def test_each_environment_deploys_to_the_project_of_its_env_file(repo: Any) -> None:
+def test_each_environment_deploys_to_the_project_of_its_env_file(repo: Repo) -> None:
     project = Project.load(repo(env={"dev": {"GOOGLE_CLOUD_PROJECT": "Not_A_Project"}}))
     assert project.cloud_project("production") == "my-project-id"
     assert project.variables("production")["ENVIRONMENT"] == "production"
@@ -833,14 +880,14 @@ def test_each_environment_deploys_to_the_project_of_its_env_file(repo: Any) -> N
     ]
 
 
-def test_the_answers_are_read_without_copiers_own_keys(repo: Any) -> None:
+def test_the_answers_are_read_without_copiers_own_keys(repo: Repo) -> None:
     answers = read_answers(Layout(repo()))
     assert "_commit" not in answers
     assert "_src_path" not in answers
     assert answers["function_name"] == "my-function"
 
 
-def test_answers_that_are_not_a_map_are_reported(repo: Any) -> None:
+def test_answers_that_are_not_a_map_are_reported(repo: Repo) -> None:
     root = repo()
     (root / ".copier-answers.yml").write_text("- a\n")
     assert errors_of(root) == [".copier-answers.yml must be a map of answers"]
@@ -919,6 +966,13 @@ def test_an_env_file_name_cloud_run_refuses_is_reported(
     assert error.endswith(f'(got "{name}")')
 
 
+@pytest.mark.parametrize("text", ["", "# nothing yet\n", "---\n", "# comment\n---\n~\n"])
+def test_an_env_file_without_variables_is_empty(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "env.dev.yaml"
+    path.write_text(text)
+    assert read_env_file(path) == {}
+
+
 def test_a_missing_env_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ProjectError) as info:
         read_env_file(tmp_path / "env.qa.yaml")
@@ -968,21 +1022,11 @@ def test_a_secrets_file_is_read(tmp_path: Path) -> None:
         pytest.param(
             'API_KEY: "ok"\nDB_PASSWORD: !hunter2-secret\n',
             2,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="project/_files.py _read_map shows PyYAML's `problem`, which for an "
-                "unknown tag quotes it: an unquoted secret starting with ! is echoed",
-            ),
             id="tag",
         ),
         pytest.param(
             'API_KEY: "ok"\nDB_PASSWORD: *hunter2-secret\n',
             2,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="project/_files.py _read_map shows PyYAML's `problem`, which for an "
-                "undefined alias quotes it: an unquoted secret starting with * is echoed",
-            ),
             id="alias",
         ),
     ],
@@ -1018,7 +1062,7 @@ def test_a_secret_name_that_is_neither_a_variable_nor_a_path_is_refused(tmp_path
     ]
 
 
-def test_the_project_reads_its_secrets_and_variables(repo: Any) -> None:
+def test_the_project_reads_its_secrets_and_variables(repo: Repo) -> None:
     root = repo(env={"dev": {"FEATURE": "on"}})
     (root / ".secrets.yaml").write_text('API_KEY: "k"\n')
     project = Project.load(root)
@@ -1034,7 +1078,7 @@ def test_the_project_reads_its_secrets_and_variables(repo: Any) -> None:
 # -- where a repo is
 
 
-def test_a_repo_is_found_from_a_subfolder(repo: Any) -> None:
+def test_a_repo_is_found_from_a_subfolder(repo: Repo) -> None:
     root = repo()
     below = root / "tests" / "deep"
     below.mkdir(parents=True)
@@ -1050,7 +1094,7 @@ def test_a_repo_is_found_from_a_subfolder(repo: Any) -> None:
 
 
 def test_the_current_folder_is_the_default_start(
-    repo: Any, monkeypatch: pytest.MonkeyPatch
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = repo()
     monkeypatch.chdir(root)

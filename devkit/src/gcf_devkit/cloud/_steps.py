@@ -63,13 +63,21 @@ class Plan:
         """A topic's id in this environment."""
         return self.project.topic(topic, self.environment)
 
-    def create(self, kind: tuple[str, ...], name: str, *flags: str, project: str = "") -> None:
-        """Create a resource unless `describe` finds it."""
-        where = f"--project={project or self.cloud_project}"
+    def create(
+        self,
+        kind: tuple[str, ...],
+        name: str,
+        *flags: str,
+        project: str = "",
+        scope: tuple[str, ...] = (),
+    ) -> None:
+        """Create a resource unless `describe` finds it; `scope` names where it is, for both
+        (such as --location=global)."""
+        where = (f"--project={project or self.cloud_project}", *scope)
         self.add(
             Step(
-                gcloud(*kind, "create", name, where, *flags),
-                exists=gcloud(*kind, "describe", name, where),
+                gcloud(*kind, "create", name, *where, *flags),
+                exists=gcloud(*kind, "describe", name, *where),
             )
         )
 

@@ -350,7 +350,10 @@ class Setup(Plan):
         repository = str(self.project.answers.get("repository", ""))
         where = (f"--project={self.cloud_project}", "--location=global")
         self.create(
-            ("iam", "workload-identity-pools"), pool, "--location=global", f"--display-name={title}"
+            ("iam", "workload-identity-pools"),
+            pool,
+            f"--display-name={title}",
+            scope=("--location=global",),
         )
         name = resource.rpartition("/")[2]
         settings = (

@@ -410,7 +410,7 @@ class Emulators:
             if f.trigger_type == "scheduler":
                 topic = self.repo.topic(f.pubsub_topic, self.environment)
                 lines.append(
-                    f"job {f.name} ({f['schedule']}, {f['schedule_time_zone']}) -> {topic}"
+                    f"job {f.name} ({f.schedule}, {f.schedule_time_zone}) -> {topic}"
                 )
         publishes = sorted(
             {

@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from gcf_devkit import events
+from gcf_devkit import events, rules
 
 
 def key_values(items: list[str], option: str) -> dict[str, str]:
@@ -79,7 +79,7 @@ def parser() -> argparse.ArgumentParser:
     storage = kinds.add_parser("storage", parents=[common], help="a Cloud Storage object event")
     storage.add_argument("--bucket", required=True)
     storage.add_argument("--object", required=True, dest="name")
-    storage.add_argument("--event", choices=events.STORAGE_EVENTS, default="finalized")
+    storage.add_argument("--event", choices=rules.STORAGE_EVENTS, default="finalized")
     storage.add_argument("--content-type", default="text/plain")
     storage.add_argument("--size", type=int, default=0)
 
@@ -91,7 +91,7 @@ def parser() -> argparse.ArgumentParser:
     firestore.add_argument(
         "--old-field", action="append", default=[], metavar="NAME=VALUE", help="field before it"
     )
-    firestore.add_argument("--event", choices=events.FIRESTORE_EVENTS, default="written")
+    firestore.add_argument("--event", choices=rules.FIRESTORE_EVENTS, default="written")
     firestore.add_argument("--database", default="(default)")
 
     audit = kinds.add_parser("audit-log", parents=[common], help="a Cloud Audit Logs entry")

@@ -131,11 +131,12 @@ def _read_map(path: Path, secret: bool) -> dict[str, Any]:
     try:
         values = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        if secret:  # PyYAML's message quotes the line, and so the secret: say where only
+        if secret:  # PyYAML's message may quote the line, and so a secret: say where only
             mark = getattr(error, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(error, "problem", None) or "cannot be read"
-            raise ProjectError([f"{path.name} is not valid YAML{where}: {problem}"]) from None
+            raise ProjectError(
+                [f"{path.name} is not valid YAML{where}: quote each value, such as KEY: \"...\""]
+            ) from None
         raise ProjectError([f"{path.name} is not valid YAML: {error}"]) from None
     if values is None:
         return {}

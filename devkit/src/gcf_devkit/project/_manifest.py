@@ -241,9 +241,10 @@ def trigger_errors(
     room = 255 - rules.suffix_room(environments)
     errors = []
     if trigger in ("pubsub", "scheduler"):
-        errors.append(
-            rules.topic_error(s["pubsub_topic"], room=room if trigger == "scheduler" else 255)
-        )
+        # A topic the repo owns (a scheduler's, or one its own push subscription reads) deploys
+        # with the -<environment> suffix outside production.
+        owned = trigger == "scheduler" or bool(s["dead_letter_topic"])
+        errors.append(rules.topic_error(s["pubsub_topic"], room=room if owned else 255))
     if trigger == "scheduler":
         errors += [rules.cron_error(s["schedule"]), rules.time_zone_error(s["schedule_time_zone"])]
     if trigger == "storage":

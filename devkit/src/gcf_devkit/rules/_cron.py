@@ -54,6 +54,8 @@ class Field:
             last = bounds[-1] if len(bounds) == 2 else (self.high if steps else first)
             assert first is not None
             assert last is not None
+            if last < first:  # a reversed range, such as 30-10, matches nothing
+                return None
             allowed.update(range(first, last + 1, step))
         return allowed
 
