@@ -409,9 +409,7 @@ class Emulators:
         for f in self.repo.functions.values():
             if f.trigger_type == "scheduler":
                 topic = self.repo.topic(f.pubsub_topic, self.environment)
-                lines.append(
-                    f"job {f.name} ({f.schedule}, {f.schedule_time_zone}) -> {topic}"
-                )
+                lines.append(f"job {f.name} ({f.schedule}, {f.schedule_time_zone}) -> {topic}")
         publishes = sorted(
             {
                 self.repo.topic(t, self.environment)

@@ -135,7 +135,7 @@ def _read_map(path: Path, secret: bool) -> dict[str, Any]:
             mark = getattr(error, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             raise ProjectError(
-                [f"{path.name} is not valid YAML{where}: quote each value, such as KEY: \"...\""]
+                [f'{path.name} is not valid YAML{where}: quote each value, such as KEY: "..."']
             ) from None
         raise ProjectError([f"{path.name} is not valid YAML: {error}"]) from None
     if values is None:
