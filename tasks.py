@@ -3,6 +3,7 @@
 
     python3 tasks.py new DEST [copier options]  generate a function repo in DEST
     python3 tasks.py test [pytest options]      run the template's whole test suite
+    python3 tasks.py coverage                   gcf-devkit's own tests, with its coverage
     python3 tasks.py bench                      run the benchmarks
     python3 tasks.py venv                       only create or refresh .venv
     python3 tasks.py tools                      install the newest checkers of generated CI files
@@ -94,6 +95,17 @@ def main(argv: list[str]) -> int:
         )
     if task == "test":
         return run(str(BIN / "python"), "-m", "pytest", "-n", "auto", "--dist", "loadgroup", *rest)
+    if task == "coverage":
+        return run(
+            str(BIN / "python"),
+            "-m",
+            "pytest",
+            "devkit/tests",
+            "-q",
+            "--cov=gcf_devkit",
+            "--cov-report=term-missing:skip-covered",
+            *rest,
+        )
     if task == "bench":
         return run(str(BIN / "python"), "benchmarks/run.py", *rest)
     if task == "venv":
