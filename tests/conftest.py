@@ -24,6 +24,7 @@ from typing import Any
 import copier
 import jinja2
 import pytest
+import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,12 +101,17 @@ def eventually(check: Callable[[], Any], timeout: float = 30, what: str = "") ->
         time.sleep(0.1)
 
 
-def copier_jinja() -> SandboxedEnvironment:
+def copier_jinja(root: Path = ROOT) -> SandboxedEnvironment:
     """A Jinja environment as Copier makes one for this template: the repository's folder
-    (so `includes/...` imports resolve), Copier's filters, copier.yml's envops."""
+    (so `includes/...` imports resolve), Copier's filters, copier.yml's extensions (the
+    rules and defaults of gcf-devkit, the derived values) and envops."""
+    config = yaml.safe_load((root / "copier.yml").read_text())
     return SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(ROOT),
-        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
+        loader=jinja2.FileSystemLoader(root),
+        extensions=[
+            "jinja2_ansible_filters.AnsibleCoreFiltersExtension",
+            *config["_jinja_extensions"],
+        ],
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )

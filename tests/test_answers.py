@@ -6,9 +6,10 @@ backslashes, Jinja (`{{ }}`, `{% %}`), shell (`$(...)`, backticks), line breaks,
 what YAML reads specially.
 
 - Fast, many examples: the questionnaire is evaluated as Copier evaluates it (defaults,
-  `when`, validators and every computed value, rendered by a Jinja environment like Copier's).
-  A value is either refused with a message that names a question, or every computed value
-  (and the message after copy) renders, and the answer reaches them verbatim.
+  `when`, `ask` and validators, rendered by a Jinja environment like Copier's, with copier.yml's
+  extensions, then every value extensions/gcf.py derives for the files). A value is either
+  refused with a message that names a question, or every derived value (and the message after
+  copy) renders, and the answer reaches them verbatim.
 - Slow, a few examples: accepted hostile values are rendered by a real `copier copy`. Its
   Python files compile to the same top-level names as a benign render, its YAML, JSON and
   TOML files parse, the deploy dry-run prints lines that `shlex.split` back to the same words,
@@ -38,7 +39,7 @@ from copier._user_data import CAST_STR_TO_NATIVE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import MAKE, ROOT, check, copier_jinja
+from conftest import MAKE, ROOT, check, copier_jinja, load_module
 
 # CI tries at least 100 values per question, the same ones on every run; locally, fewer.
 settings.register_profile(
@@ -54,13 +55,13 @@ settings.register_profile(
 settings.load_profile("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
 
 QUESTIONS: dict[str, Any] = yaml.safe_load((ROOT / "copier.yml").read_text())
-COMPUTED = [k for k, q in QUESTIONS.items() if not k.startswith("_") and q.get("when") is False]
+EXTENSION = load_module(ROOT / "extensions" / "gcf.py", "gcf_template_extension_answers")
 FREE_TEXT = [
     k
     for k, q in QUESTIONS.items()
     if not k.startswith("_")
-    and q.get("when") is not False
-    and q.get("type") == "str"
+    and q.get("type", "str") == "str"
+    and isinstance(q.get("default"), str)
     and "choices" not in q
 ] + ["secrets"]
 
@@ -171,7 +172,18 @@ VALID: dict[str, str] = {
     "database_user": "orders_app",
     "secrets": "/etc/secrets/db/pw=projects/acme-prod-42/secrets/db_pw:2",
 }
-# The computed values each answer reaches, where it must arrive verbatim.
+# The values extensions/gcf.py derives for the files.
+DERIVED = [
+    "http",
+    "python_version",
+    "manifest",
+    "secret_names",
+    "trigger_summary",
+    "deployer_service_account",
+    "deployments",
+    "deploy_jobs",
+]
+# The derived values each answer reaches, where it must arrive verbatim.
 FEEDS: dict[str, list[str]] = {
     "function_name": ["manifest"],
     "entry_point": ["manifest"],
@@ -209,7 +221,10 @@ class Questionnaire:
         return self.compiled[source].render(context)
 
     def value(self, key: str, raw: Any, context: dict[str, Any]) -> Any:
-        kind = QUESTIONS[key].get("type", "yaml")
+        question = QUESTIONS[key]
+        kind = question.get("type") or {bool: "bool", int: "int", str: "str"}.get(
+            type(question.get("default")), "yaml"
+        )
         if isinstance(raw, str) and key not in context.get("_given", ()):
             raw = self.render(raw, context)
         return CAST_STR_TO_NATIVE[kind](raw) if isinstance(raw, str) else raw
@@ -217,31 +232,33 @@ class Questionnaire:
     def walk(
         self, given: dict[str, Any], context: dict[str, Any]
     ) -> Iterator[tuple[str, dict[str, Any], bool]]:
-        """Each question in Copier's order, with whether it is asked, once its answer (given,
-        else its default rendered) is in `context`."""
+        """Each question in Copier's order, with whether it applies (`when`) and is asked
+        (`ask`), once its answer (given, else its default rendered) is in `context`."""
         context["_given"] = set(given)
         for key, question in QUESTIONS.items():
             if key.startswith("_"):
                 continue
             raw = given[key] if key in given else question.get("default")
             context[key] = self.value(key, raw, context)
-            when = question.get("when", True)
-            yield (
-                key,
-                question,
-                CAST_STR_TO_NATIVE["bool"](
-                    self.render(when, context) if isinstance(when, str) else when
-                ),
+            applies, asked = (
+                CAST_STR_TO_NATIVE["bool"](self.render(v, context) if isinstance(v, str) else v)
+                for v in (question.get("when", True), question.get("ask", True))
             )
+            yield key, question, applies, applies and asked
         del context["_given"]
 
     def evaluate(self, given: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """The first validator error (or ""), and every answer and computed value."""
+        """The first validator error (or ""), and every answer and derived value."""
         context: dict[str, Any] = {}
         error = ""
-        for _, question, asked in self.walk(given, context):
-            if asked and not error and "validator" in question:
+        for key, question, applies, _ in self.walk(given, context):
+            # Copier validates what it asks, and what is given with --data.
+            if applies and not error and "validator" in question:
                 error = self.render(question["validator"], context).strip()
+            if key in given and not error and "validator" in question:
+                error = self.render(question["validator"], context).strip()
+        if not error:
+            context.update(EXTENSION.derived(context))
         return error, context
 
     def prompts(self, given: dict[str, Any]) -> dict[str, list[str]]:
@@ -249,7 +266,7 @@ class Questionnaire:
         rendered with the answers."""
         context: dict[str, Any] = {}
         shown = {}
-        for key, question, asked in self.walk(given, context):
+        for key, question, _, asked in self.walk(given, context):
             if asked:
                 choices = question.get("choices", [])
                 labels = list(choices) if isinstance(choices, dict) else []
@@ -296,7 +313,7 @@ def test_an_answer_is_refused_or_reaches_computed_values_verbatim(
         named = error.partition(":")[0]
         assert named in QUESTIONS, f"the error names no question: {error!r}"
         return
-    for name in COMPUTED:  # every computed value rendered, with its type
+    for name in DERIVED:  # every derived value computed
         assert name in context
     expected = value.partition("=")[0] if key == "secrets" else value
     for name in FEEDS.get(key, []):
@@ -337,15 +354,24 @@ def test_the_valid_examples_are_accepted(questionnaire: Questionnaire) -> None:
 
 # Answer sets that between them ask every question.
 PROMPTED = [
-    {},
-    {"preset": "pipeline"},
-    *({"trigger_type": t} for t in ("pubsub", "storage", "firestore", "audit_log", "scheduler")),
+    {"advanced": True},
+    {"advanced": True, "preset": "pipeline"},
+    *(
+        {"advanced": True, "trigger_type": t}
+        for t in ("pubsub", "storage", "firestore", "audit_log", "scheduler")
+    ),
     {
+        "advanced": True,
         "database": "cloudsql_postgres",
         "vpc": "connector",
         "billing_account": "0A1B2C-3D4E5F-6A7B8C",
     },
-    {"database": "cloudsql_postgres", "database_auth": "password", "vpc": "direct"},
+    {
+        "advanced": True,
+        "database": "cloudsql_postgres",
+        "database_auth": "password",
+        "vpc": "direct",
+    },
 ]
 
 
@@ -357,8 +383,7 @@ def test_every_question_shows_its_help_and_choices(questionnaire: Questionnaire)
             asked.add(key)
             assert texts[0].strip(), key
             assert not any("{{" in t or "{%" in t for t in texts), (key, texts)
-    computed = {k for k, q in QUESTIONS.items() if not k.startswith("_") and q.get("when") is False}
-    assert asked == set(QUESTIONS) - computed - {k for k in QUESTIONS if k.startswith("_")}
+    assert asked == {k for k in QUESTIONS if not k.startswith("_")}
 
 
 # ---------------------------------------------------------------- full renders

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from gcf_devkit import rules
 
 from conftest import ROOT, TRIGGERS, check, copier_jinja
 
@@ -21,12 +23,9 @@ ENTRY_POINT = "my_function"
 
 def validator_message(entry_point: str) -> str:
     """Render the entry_point validator of copier.yml, as Copier does, for one value."""
-    environment = copier_jinja()
-    source = (
-        "{% from 'includes/validators.jinja' import entry_point_error %}"
-        "{{ entry_point_error(entry_point) }}"
-    )
-    return environment.from_string(source).render(entry_point=entry_point).strip()
+    questions = yaml.safe_load((ROOT / "copier.yml").read_text())
+    source = questions["entry_point"]["validator"]
+    return copier_jinja().from_string(source).render(entry_point=entry_point).strip()
 
 
 def module_level_names(statements: list[ast.stmt]) -> set[str]:
@@ -93,8 +92,7 @@ def test_every_taken_name_is_bound_by_main_py_or_a_module_of_the_repo(render) ->
     """The list of taken names holds nothing stale: each is bound by some main.py or is a module."""
     bound = set().union(*(module_level_names(main_py(render(trigger_type=t))) for t in TRIGGERS))
     modules = {"main", "logs", "payloads", "clients", "settings"}
-    text = (ROOT / "includes" / "validators.jinja").read_text()
-    taken = ast.literal_eval(text.split("{%- set _taken = ", 1)[1].split(" -%}", 1)[0])
+    taken = rules.TAKEN_NAMES
     assert set(taken) - bound - modules == set()
     assert modules <= set(taken)
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 import yaml
+from gcf_devkit import rules
 from gcf_devkit.project import _manifest as manifest
 from jinja2.sandbox import SandboxedEnvironment
 from test_deploy import fake_gcloud
@@ -114,6 +115,8 @@ CASES: list[tuple[str, Any, dict[str, Any], bool]] = [
     ("max_instances", 0, {}, False),
     ("max_instances", 1001, {}, False),
     ("min_instances", 1001, {"max_instances": 1000}, False),
+    ("min_instances", 2, {"max_instances": 5}, True),
+    ("min_instances", 2, {"max_instances": 5, "environments": ["dev"]}, False),  # warm in dev
     ("pubsub_topic", "orders", {}, True),
     ("pubsub_topic", "goog-orders", {}, False),
     ("pubsub_topic", "GOOGorders", {}, False),
@@ -194,6 +197,7 @@ CASES: list[tuple[str, Any, dict[str, Any], bool]] = [
     ("database_name", "orders", DATABASE, True),
     ("database_name", "Orders", DATABASE, False),
     ("database_name", "pg_orders", DATABASE, False),
+    ("database_name", "app\n", DATABASE, False),  # a Jinja regex's `$` took it; fullmatch does not
     ("database_user", "runner@my-project-id.iam", DATABASE, True),
     ("database_user", "runner", DATABASE, False),  # IAM: the service account's user
     ("database_user", "orders_app", PASSWORD, True),
@@ -212,11 +216,28 @@ CASE_IDS = [
     f"{key}={json.dumps(value)[:40]}{'-ok' if ok else '-bad'}" for key, value, _, ok in CASES
 ]
 
-# The questions whose validators take the other answers they need.
-DERIVED = {
-    "http": lambda a: a["preset"] == "single" and a["trigger_type"] == "http",
-    "event_source": lambda a: "storage" if a["preset"] == "pipeline" else a["trigger_type"],
-}
+# Questions of the repo as a whole, which gcf check does not check per function: the
+# questionnaire's verdict and the devkit's (gcf setup, gcf deploy) on the same value.
+REPO_CASES: list[tuple[str, Any, dict[str, Any], bool]] = [
+    ("project_name", "Orders", {}, True),
+    ("project_name", 'say "hi"', {}, False),
+    ("description", "Handles orders.", {}, True),
+    ("description", "two\nlines", {}, False),
+    ("gcp_project_id", "acme-prod-42", {}, True),
+    ("gcp_project_id", "acme-google-1", {}, False),
+    ("environments", ["dev", "production"], {}, True),
+    ("environments", [], {}, False),
+    ("records_topic", "records", {"preset": "pipeline"}, True),
+    ("records_topic", "goog-records", {"preset": "pipeline"}, False),
+    ("summary_topic", "summaries", {"preset": "pipeline", "records_topic": "records"}, True),
+    ("summary_topic", "records", {"preset": "pipeline", "records_topic": "records"}, False),
+    ("billing_account", "01AB23-45CD67-89EF01", {}, True),
+    ("billing_account", "01ab23-45cd67-89ef01", {}, False),
+    ("monthly_budget", 100, {"billing_account": "01AB23-45CD67-89EF01"}, True),
+    ("monthly_budget", 100, {"billing_account": ""}, False),
+    ("repository", "acme/orders", {}, True),
+    ("repository", "acme", {}, False),
+]
 
 
 @pytest.fixture(scope="module")
@@ -232,8 +253,32 @@ def jinja() -> SandboxedEnvironment:
 def question_error(
     questions: dict[str, Any], jinja: SandboxedEnvironment, answers: dict[str, Any], key: str
 ) -> str:
-    context = {**answers, **{name: derive(answers) for name, derive in DERIVED.items()}}
-    return jinja.from_string(questions[key]["validator"]).render(context).strip()
+    """The validator of copier.yml, rendered as Copier renders it, for one answer."""
+    return jinja.from_string(questions[key]["validator"]).render(answers).strip()
+
+
+def test_every_rule_has_a_verdict_case(questions: dict[str, Any]) -> None:
+    """Each question with a rule is in a table above, accepted once and refused once."""
+    validated = {k for k, q in questions.items() if not k.startswith("_") and "validator" in q}
+    cases = CASES + REPO_CASES
+    for verdict in (True, False):
+        assert validated - {key for key, _, _, ok in cases if ok is verdict} == set(), verdict
+
+
+@pytest.mark.parametrize(("key", "value", "others", "valid"), REPO_CASES)
+def test_questions_and_the_devkit_agree_on_the_repo_s_answers(
+    questions: dict[str, Any],
+    jinja: SandboxedEnvironment,
+    key: str,
+    value: Any,
+    others: dict[str, Any],
+    valid: bool,
+) -> None:
+    answers = {**BASE, **others, key: value}
+    asked = question_error(questions, jinja, answers, key)
+    devkit = rules.question_error(key, answers)
+    assert asked == devkit
+    assert (asked == "") == valid, asked
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ QUESTIONS: dict[str, Any] = yaml.safe_load((ROOT / "copier.yml").read_text())
 
 def choice_values(question: dict[str, Any]) -> list[Any]:
     """The answers a person can pick at a choice or yes/no question."""
-    if question.get("type") == "bool":
+    if isinstance(question.get("default"), bool):
         return [False, True]
     choices = question["choices"]
     values = list(choices.values()) if isinstance(choices, dict) else list(choices)
@@ -54,7 +54,7 @@ PICKED: dict[str, list[Any]] = {
     for key, question in QUESTIONS.items()
     if not key.startswith("_")
     and question.get("when") is not False
-    and (question.get("type") == "bool" or "choices" in question)
+    and (isinstance(question.get("default"), bool) or "choices" in question)
 }
 
 
@@ -147,10 +147,28 @@ def person(monkeypatch: pytest.MonkeyPatch) -> Person:
     return stand_in
 
 
-def ask(template: Path, destination: Path) -> dict[str, Any]:
+def ask(template: Path, destination: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """Copier's questionnaire: the answers, and what each applicable question's validator says
+    of its final answer (Copier validates what it asks, not the defaults it takes unasked)."""
     with Worker(src_path=str(template), dst_path=destination, unsafe=True, quiet=True) as worker:
         worker._ask()
-        return dict(worker.answers.combined)
+        answers = dict(worker.answers.combined)
+        verdicts = {}
+        for key, details in worker.template.questions_data.items():
+            question = Question(
+                answers=worker.answers,
+                context=worker._render_context(),
+                jinja_env=worker.jinja_env,
+                var_name=key,
+                **details,
+            )
+            if question.get_when():
+                try:
+                    question.validate_answer(answers[key])
+                    verdicts[key] = ""
+                except ValueError as error:
+                    verdicts[key] = str(error)
+        return answers, verdicts
 
 
 def describe(answers: dict[str, Any]) -> str:
@@ -170,14 +188,20 @@ def test_every_prompt_renders_and_enter_is_accepted(
     person: Person, template_copy: Path, tmp_path: Path, picks: dict[str, Any]
 ) -> None:
     person.picks = picks
-    answers = ask(template_copy, tmp_path / "fn")
+    answers, verdicts = ask(template_copy, tmp_path / "fn")
     asked = set(person.asked)
     assert person.asked, "no question was asked"
-    # Every question of copier.yml went through Copier's prompt building.
-    assert asked | set(person.skipped) >= {k for k in QUESTIONS if not k.startswith("_")}
+    # Each question of copier.yml went through Copier's prompt building, but those it answers
+    # with their default unasked (`ask`: when not customizing); customizing, all of them.
+    built = asked | set(person.skipped)
+    unasked = {k for k in QUESTIONS if not k.startswith("_")} - built
+    assert all("ask" in QUESTIONS[k] for k in unasked), unasked
+    assert not picks["advanced"] or not unasked, unasked
     for key, value in picks.items():
         if key in asked and key not in person.refused:
             assert answers[key] == value, (key, answers[key], value)
+    # Every answer the questionnaire ends with, asked or not, passes its question's rule.
+    assert {k: v for k, v in verdicts.items() if v} == {}
 
 
 def test_the_stand_in_sees_a_skipped_help_crash(

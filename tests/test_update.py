@@ -67,9 +67,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # v3.0.0: the template as it is, with a question that v4.0.0 renames.
     edit(
         repo / "copier.yml",
-        "# ---------------------------------------------------------------- computed\n",
-        V1_QUESTION
-        + "\n# ---------------------------------------------------------------- computed\n",
+        "# ---------------------------------------------------------------- delivery\n",
+        V1_QUESTION.lstrip("\n")
+        + "# ---------------------------------------------------------------- delivery\n",
     )
     edit(
         repo / "template" / "README.md.jinja",

@@ -440,7 +440,8 @@ def test_rule_verdicts(
 
 def test_every_public_rule_is_in_the_table() -> None:
     """Each `*_error` of rules.__all__ is both accepted and refused by some case."""
-    public = {name for name in rules.__all__ if name.endswith("_error")}
+    # question_error dispatches to these rules by question (tests/test_questions.py).
+    public = {n for n in rules.__all__ if n.endswith("_error") and n != "question_error"}
     accepted = {p.values[0].__name__ for p in CASES if p.values[2] is None}
     refused = {p.values[0].__name__ for p in CASES if p.values[2] is not None}
     assert public - accepted == set()

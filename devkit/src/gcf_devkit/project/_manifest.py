@@ -226,50 +226,37 @@ def rule_errors(
     ]
     if any(errors):
         return [e for e in errors if e]
-    errors += trigger_errors(s, entry, environments)
-    errors += resource_errors(s)
+    # Each setting is checked as the questionnaire checks the answers of a single function:
+    # the same rule, with the function's settings over the repo's answers.
+    a = {**answers, **s, "preset": "single"}
+    errors += trigger_errors(a, entry)
+    errors += resource_errors(a)
     if not any(errors):
-        errors += database_errors(s, answers)
-    errors.append(rules.min_instances_error(s["min_instances"], environments or ["production"]))
+        errors += database_errors(a, answers)
+    errors.append(rules.question_error("min_instances", a))
     return [e for e in errors if e]
 
 
-def trigger_errors(
-    s: Mapping[str, Any], entry: Mapping[str, Any], environments: list[str]
-) -> list[str]:
-    trigger = s["trigger_type"]
-    room = 255 - rules.suffix_room(environments)
-    errors = []
-    if trigger in ("pubsub", "scheduler"):
-        # A topic the repo owns (a scheduler's, or one its own push subscription reads) deploys
-        # with the -<environment> suffix outside production.
-        owned = trigger == "scheduler" or bool(s["dead_letter_topic"])
-        errors.append(rules.topic_error(s["pubsub_topic"], room=room if owned else 255))
-    if trigger == "scheduler":
-        errors += [rules.cron_error(s["schedule"]), rules.time_zone_error(s["schedule_time_zone"])]
+def trigger_errors(a: Mapping[str, Any], entry: Mapping[str, Any]) -> list[str]:
+    trigger = a["trigger_type"]
+    room = 255 - rules.suffix_room(list(a.get("environments") or []))
+    keys = {
+        "pubsub": ["pubsub_topic"],
+        "scheduler": ["pubsub_topic", "schedule", "schedule_time_zone"],
+        "storage": ["storage_bucket"],
+        "firestore": ["firestore_database", "firestore_document"],
+        "audit_log": ["audit_service_name", "audit_method_name"],
+    }.get(trigger, [])
+    keys += ["trigger_location"] if trigger in rules.LOCATED_TRIGGERS else []
+    keys += ["trigger_service_account"] if trigger != "http" else []
+    errors = [rules.question_error(key, a) for key in keys]
     if trigger == "storage":
-        errors += [
-            rules.bucket_error(s["storage_bucket"]),
-            rules.choice_error(s["storage_event"], "storage_event", rules.STORAGE_EVENTS),
-        ]
+        errors.append(rules.choice_error(a["storage_event"], "storage_event", rules.STORAGE_EVENTS))
     if trigger == "firestore":
-        errors += [
-            rules.firestore_database_error(s["firestore_database"]),
-            rules.firestore_document_error(s["firestore_document"]),
-            rules.choice_error(s["firestore_event"], "firestore_event", rules.FIRESTORE_EVENTS),
-        ]
-    if trigger == "audit_log":
-        errors += [
-            rules.audit_service_error(s["audit_service_name"]),
-            rules.audit_method_error(s["audit_method_name"]),
-        ]
-    if trigger in rules.LOCATED_TRIGGERS:
-        errors.append(rules.trigger_location_error(s["trigger_location"], trigger))
-    if trigger != "http":
         errors.append(
-            rules.service_account_error(s["trigger_service_account"], "trigger_service_account")
+            rules.choice_error(a["firestore_event"], "firestore_event", rules.FIRESTORE_EVENTS)
         )
-    for variable, topic in s["publishes"].items():
+    for variable, topic in a["publishes"].items():
         if not isinstance(topic, str) or not rules.ENV_NAME.fullmatch(str(variable)):
             errors.append(
                 "publishes: must map environment variable names to topic ids, "
@@ -279,7 +266,7 @@ def trigger_errors(
             errors.append(f"publishes: {variable} is a reserved name{rules.got(variable)}")
         else:
             errors.append(rules.topic_error(topic, f"publishes.{variable}", room))
-    if s["dead_letter_topic"]:
+    if a["dead_letter_topic"]:
         if trigger != "pubsub":
             errors.append(
                 f"dead_letter_topic: only for pubsub functions, and this one is {trigger}"
@@ -290,44 +277,44 @@ def trigger_errors(
                 "reach a dead-letter topic"
             )
         else:
-            errors.append(rules.topic_error(s["dead_letter_topic"], "dead_letter_topic", room))
-            errors.append(rules.max_delivery_attempts_error(s["max_delivery_attempts"]))
+            errors.append(rules.topic_error(a["dead_letter_topic"], "dead_letter_topic", room))
+            errors.append(rules.max_delivery_attempts_error(a["max_delivery_attempts"]))
     elif "max_delivery_attempts" in entry:
         errors.append("max_delivery_attempts: needs a dead_letter_topic")
     return errors
 
 
-def resource_errors(s: Mapping[str, Any]) -> list[str]:
-    errors = [rules.region_error(s["region"]), rules.memory_error(s["memory"])]
+def resource_errors(a: Mapping[str, Any]) -> list[str]:
+    errors = [rules.question_error("region", a), rules.question_error("memory", a)]
     if not errors[-1]:
-        errors.append(rules.cpu_error(s["cpu"], s["memory"]))
+        errors.append(rules.question_error("cpu", a))
         if not errors[-1]:
-            errors.append(rules.concurrency_error(s["concurrency"], s["cpu"], s["memory"]))
+            errors.append(rules.question_error("concurrency", a))
+    errors += [rules.question_error(key, a) for key in ("timeout", "secrets", "service_account")]
+    errors.append(rules.max_instances_error(a["max_instances"], a["min_instances"]))
     errors += [
-        rules.timeout_error(s["timeout"], s["trigger_type"] == "http"),
-        rules.max_instances_error(s["max_instances"], s["min_instances"]),
-        rules.secrets_error(s["secrets"]),
-        rules.roles_error(s["roles"]),
-        rules.service_account_error(s["service_account"], "service_account"),
-        rules.choice_error(s["ingress_settings"], "ingress_settings", rules.INGRESS_SETTINGS),
-        rules.choice_error(s["vpc"], "vpc", rules.VPC_KINDS),
+        rules.roles_error(a["roles"]),
+        rules.choice_error(a["ingress_settings"], "ingress_settings", rules.INGRESS_SETTINGS),
+        rules.choice_error(a["vpc"], "vpc", rules.VPC_KINDS),
     ]
-    if s["vpc"] == "connector":
-        errors.append(rules.connector_error(s["vpc_connector"] or ""))
-    if s["vpc"] == "direct":
+    if a["vpc"] == "connector":
+        errors.append(
+            rules.question_error("vpc_connector", {**a, "vpc_connector": a["vpc_connector"] or ""})
+        )
+    if a["vpc"] == "direct":
         errors += [
-            rules.network_error(s["vpc_network"] or "", "vpc_network"),
-            rules.network_error(s["vpc_subnet"] or "", "vpc_subnet"),
+            rules.question_error(key, {**a, key: a[key] or ""})
+            for key in ("vpc_network", "vpc_subnet")
         ]
-    if s["vpc"] != "none":
-        errors.append(rules.choice_error(s["vpc_egress"], "vpc_egress", rules.VPC_EGRESS))
+    if a["vpc"] != "none":
+        errors.append(rules.choice_error(a["vpc_egress"], "vpc_egress", rules.VPC_EGRESS))
     return errors
 
 
-def database_errors(s: Mapping[str, Any], answers: Mapping[str, Any]) -> list[str]:
+def database_errors(a: Mapping[str, Any], answers: Mapping[str, Any]) -> list[str]:
     """A function's Cloud SQL settings: complete, reachable, and a pool the database can hold."""
-    errors = [rules.choice_error(s["database"], "database", rules.DATABASES)]
-    if s["database"] != "cloudsql_postgres":
+    errors = [rules.choice_error(a["database"], "database", rules.DATABASES)]
+    if a["database"] != "cloudsql_postgres":
         return errors
     if answers.get("database") != "cloudsql_postgres":
         return [
@@ -337,28 +324,23 @@ def database_errors(s: Mapping[str, Any], answers: Mapping[str, Any]) -> list[st
     errors += [
         f"{key}: required for a function with a database"
         for key in ("cloudsql_instance", "database_name", "database_user")
-        if not s[key]
+        if not a[key]
     ]
     if any(errors):
         return errors
     errors += [
-        rules.cloudsql_instance_error(s["cloudsql_instance"]),
-        rules.database_name_error(s["database_name"]),
-        rules.choice_error(s["database_auth"], "database_auth", rules.DATABASE_AUTH),
-        rules.choice_error(s["database_ip"], "database_ip", rules.DATABASE_IPS),
-        rules.database_ip_error(s["database_ip"], s["vpc"]),
+        rules.question_error("cloudsql_instance", a),
+        rules.question_error("database_name", a),
+        rules.choice_error(a["database_auth"], "database_auth", rules.DATABASE_AUTH),
+        rules.choice_error(a["database_ip"], "database_ip", rules.DATABASE_IPS),
+        rules.question_error("database_ip", a),
     ]
-    pool = rules.max_connections_error(s["max_connections"], s["concurrency"], s["min_instances"])
-    errors.append(
-        pool
-        or rules.database_pool_error(s["max_connections"], s["max_instances"], s["concurrency"])
-    )
-    if s["database_auth"] in rules.DATABASE_AUTH:
-        errors.append(
-            rules.database_user_error(s["database_user"], s["database_auth"], s["service_account"])
-        )
-    names = {str(e).partition("=")[0] for e in s["secrets"]}
-    if s["database_auth"] == "password" and "DB_PASSWORD" not in names:
+    pool = rules.question_error("max_connections", a)
+    errors.append(pool or rules.question_error("max_instances", a))
+    if a["database_auth"] in rules.DATABASE_AUTH:
+        errors.append(rules.question_error("database_user", a))
+    names = {str(e).partition("=")[0] for e in a["secrets"]}
+    if a["database_auth"] == "password" and "DB_PASSWORD" not in names:
         errors.append(
             "database_auth: password needs DB_PASSWORD in the function's secrets, "
             "such as DB_PASSWORD=db-password:latest"

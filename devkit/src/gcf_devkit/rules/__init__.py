@@ -8,7 +8,7 @@ Scheduler and Cloud SQL. This package imports nothing else of gcf_devkit, nor an
 beyond the standard library.
 """
 
-from gcf_devkit.rules._access import (
+from ._access import (
     BASIC_ROLES,
     ENV_NAME,
     INGRESS_SETTINGS,
@@ -25,11 +25,11 @@ from gcf_devkit.rules._access import (
     secret_parts,
     secrets_error,
 )
-from gcf_devkit.rules._billing import BILLING_ACCOUNT, billing_account_error, monthly_budget_error
-from gcf_devkit.rules._common import choice_error, got, type_error, whole_number
-from gcf_devkit.rules._cron import FIELDS as CRON_FIELDS
-from gcf_devkit.rules._cron import cron_error, cron_matches, time_zone_error
-from gcf_devkit.rules._database import (
+from ._billing import BILLING_ACCOUNT, billing_account_error, monthly_budget_error
+from ._common import choice_error, got, type_error, whole_number
+from ._cron import FIELDS as CRON_FIELDS
+from ._cron import cron_error, cron_matches, time_zone_error
+from ._database import (
     DATABASE_AUTH,
     DATABASE_IPS,
     DATABASES,
@@ -46,7 +46,7 @@ from gcf_devkit.rules._database import (
     max_connections_error,
     pool_connections,
 )
-from gcf_devkit.rules._defaults import (
+from ._defaults import (
     PRODUCTION,
     account_id_base,
     ci_environments,
@@ -55,7 +55,7 @@ from gcf_devkit.rules._defaults import (
     service_account,
     short_name,
 )
-from gcf_devkit.rules._names import (
+from ._names import (
     ENVIRONMENTS,
     PROJECT_ID,
     REGIONS,
@@ -74,7 +74,15 @@ from gcf_devkit.rules._names import (
     suffix_room,
     topic_error,
 )
-from gcf_devkit.rules._resources import (
+from ._questions import (
+    CHECKS,
+    DEFAULTS,
+    database_password_secret,
+    has_database,
+    question_default,
+    question_error,
+)
+from ._resources import (
     DEFAULT_CPUS,
     MEMORY_MI,
     WORKLOAD_CONCURRENCY,
@@ -89,8 +97,8 @@ from gcf_devkit.rules._resources import (
     timeout_error,
     timeout_limit,
 )
-from gcf_devkit.rules._timezones import TIME_ZONES
-from gcf_devkit.rules._triggers import (
+from ._timezones import TIME_ZONES
+from ._triggers import (
     AUDIT_LOG_WRITTEN,
     EVENT_TRIGGERS,
     FIRESTORE_EVENTS,
@@ -121,10 +129,12 @@ __all__ = [
     "AUDIT_LOG_WRITTEN",
     "BASIC_ROLES",
     "BILLING_ACCOUNT",
+    "CHECKS",
     "CRON_FIELDS",
     "DATABASES",
     "DATABASE_AUTH",
     "DATABASE_IPS",
+    "DEFAULTS",
     "DEFAULT_CPUS",
     "DEFAULT_MAX_CONNECTIONS",
     "ENVIRONMENTS",
@@ -174,6 +184,7 @@ __all__ = [
     "cron_matches",
     "database_ip_error",
     "database_name_error",
+    "database_password_secret",
     "database_pool_error",
     "database_user_error",
     "default_cpu",
@@ -189,6 +200,7 @@ __all__ = [
     "firestore_document_error",
     "function_name_error",
     "got",
+    "has_database",
     "iam_database_user",
     "instances_that_fit",
     "max_connections_error",
@@ -202,6 +214,8 @@ __all__ = [
     "project_id_error",
     "project_name_error",
     "python_version",
+    "question_default",
+    "question_error",
     "region_error",
     "repository_error",
     "reserved",

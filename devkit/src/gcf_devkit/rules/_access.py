@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gcf_devkit.rules._common import got
+from ._common import got
 
 # Names Cloud Run sets itself, and names the env files or the deploy command set.
 RESERVED_NAMES = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gcf_devkit.rules._common import got, whole_number
+from ._common import got, whole_number
 
 BILLING_ACCOUNT = re.compile(r"[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}")
 

@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from gcf_devkit.rules._common import got
-from gcf_devkit.rules._timezones import TIME_ZONES
+from ._common import got
+from ._timezones import TIME_ZONES
 
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")

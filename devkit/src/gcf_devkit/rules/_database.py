@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gcf_devkit.rules._common import got, whole_number
+from ._common import got, whole_number
 
 DATABASES = ("none", "cloudsql_postgres")
 DATABASE_AUTH = ("iam", "password")

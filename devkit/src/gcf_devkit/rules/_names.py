@@ -6,7 +6,7 @@ import keyword
 import re
 from typing import Any
 
-from gcf_devkit.rules._common import got
+from ._common import got
 
 # Regions that offer Cloud Run functions (2nd gen), from Google's Cloud Functions locations page.
 REGIONS = (

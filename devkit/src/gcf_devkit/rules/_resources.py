@@ -11,7 +11,7 @@ import math
 import re
 from typing import Any
 
-from gcf_devkit.rules._common import got
+from ._common import got
 
 MEMORY_MI = {
     "128Mi": 128,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from gcf_devkit.rules._common import got
-from gcf_devkit.rules._names import REGIONS
+from ._common import got
+from ._names import REGIONS
 
 TRIGGER_TYPES = ("http", "pubsub", "storage", "firestore", "audit_log", "scheduler")
 EVENT_TRIGGERS = TRIGGER_TYPES[1:]

@@ -1,0 +1,267 @@
+"""The Python of gcf-template's questionnaire, loaded into Copier by copier-template-extensions.
+
+- `Questionnaire` gives copier.yml the rules and defaults of gcf-devkit (`check('cpu')`,
+  `suggest('cpu')`): the very functions `gcf check` applies to functions.yaml, loaded from
+  this template's own devkit/ (never from an installed gcf-devkit of another version).
+- `Derived` adds to the context of every rendered file the values derived from the answers
+  (names per environment, the functions of functions.yaml, CI jobs, ...), computed here
+  rather than in Jinja inside copier.yml; they are not stored in the answers file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from copier_template_extensions import ContextHook
+from jinja2 import Environment, pass_context
+from jinja2.ext import Extension
+from jinja2.runtime import Context
+
+RULES = Path(__file__).resolve().parents[1] / "devkit" / "src" / "gcf_devkit" / "rules"
+
+# GitHub Actions that generated workflows use, pinned to the commit of a release.
+ACTIONS = {
+    "checkout": "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1  # v7.0.1",
+    "setup_python": "actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97  # v7.0.0",
+    "auth": "google-github-actions/auth@7c6bc770dae815cd3e89ee6cdf493a5fab2cc093  # v3.0.0",
+    "setup_gcloud": "google-github-actions/setup-gcloud@aa5489c8933f4cc7a4f7d45035b3b1440c9c10db  # v3.0.1",
+    "setup_uv": "astral-sh/setup-uv@20cfd1bf945f4377ade1205e4dbc17946fc9a30d  # v10.0.1",
+}
+# The uv that generated CI installs with (`make install` uses uv when it is on PATH): the same
+# pin as pyproject.toml's dev group.
+UV_VERSION = "0.13.9"
+# The Copier, and its extension loader, that generated repos check for template updates with.
+COPIER_VERSION = "9.19.1"
+COPIER_TEMPLATE_EXTENSIONS_VERSION = "0.3.4"
+
+
+def load_rules() -> ModuleType:
+    """gcf_devkit.rules of this template, under a module name of its own."""
+    name = "_gcf_template_rules_" + hashlib.sha256(str(RULES).encode()).hexdigest()[:12]
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, RULES / "__init__.py", submodule_search_locations=[str(RULES)]
+        )
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+rules = load_rules()
+
+
+def answers_of(context: Context | Mapping[str, Any]) -> dict[str, Any]:
+    values = context.get_all() if isinstance(context, Context) else context
+    return {k: v for k, v in values.items() if not k.startswith("_")}
+
+
+class Questionnaire(Extension):
+    """`check(key)`: the rule of a question on its answer ("" when valid); `suggest(key)`:
+    the default of a question from the answers before it."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+
+        @pass_context
+        def check(context: Context, key: str) -> str:
+            return str(rules.question_error(key, answers_of(context)))
+
+        @pass_context
+        def suggest(context: Context, key: str) -> Any:
+            return rules.question_default(key, answers_of(context))
+
+        environment.globals.update(check=check, suggest=suggest, short_name=rules.short_name)
+
+
+STORAGE_EVENT_TEXT = {
+    "finalized": "created or overwritten",
+    "deleted": "deleted",
+    "archived": "archived (made noncurrent)",
+    "metadataUpdated": "given new metadata",
+}
+FIRESTORE_EVENT_TEXT = {
+    "created": "created",
+    "updated": "updated",
+    "deleted": "deleted",
+    "written": "created, updated or deleted",
+}
+SAMPLE_EVENT_FILE = {
+    "http": "greet_post.json",
+    "pubsub": "text_message.json",
+    "scheduler": "scheduled_run.json",
+    "audit_log": "audit_log_entry.json",
+}
+SENDGRID_SECRET = "SENDGRID_API_KEY=sendgrid-api-key:latest"
+GITHUB_IF = {
+    "branch": "github.event_name == 'push' && github.ref == format('refs/heads/{0}', github.event.repository.default_branch)",
+    "tag": "github.event_name == 'push' && startsWith(github.ref, 'refs/tags/v')",
+}
+GITLAB_IF = {"branch": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH", "tag": "$CI_COMMIT_TAG =~ /^v/"}
+
+
+def trigger_summary(a: Mapping[str, Any]) -> str:
+    kind = a["trigger_type"]
+    if kind == "http":
+        who = "by anyone" if a["allow_unauthenticated"] else "by callers with an identity token"
+        return f"called over HTTPS {who}"
+    if kind == "pubsub":
+        return f"triggered by messages published to the Pub/Sub topic `{a['pubsub_topic']}`"
+    if kind == "storage":
+        event = STORAGE_EVENT_TEXT[a["storage_event"]]
+        return f"triggered when an object in gs://{a['storage_bucket']} is {event}"
+    if kind == "firestore":
+        event = FIRESTORE_EVENT_TEXT[a["firestore_event"]]
+        return f"triggered when a document matching `{a['firestore_document']}` is {event}"
+    if kind == "audit_log":
+        return (
+            f"triggered by audit log entries of `{a['audit_method_name']}` calls on "
+            f"`{a['audit_service_name']}`"
+        )
+    return (
+        f"run by Cloud Scheduler on `{a['schedule']}` ({a['schedule_time_zone']}) through the "
+        f"Pub/Sub topic `{a['pubsub_topic']}`"
+    )
+
+
+def manifest(a: Mapping[str, Any]) -> list[list[Any]]:
+    """The functions of functions.yaml as the copy writes it: each deployed name, and the
+    settings that are its own (every other setting is the repo-wide answer)."""
+    if a["preset"] == "pipeline":
+        records, summaries = a["records_topic"], a["summary_topic"]
+        return [
+            [
+                "validate-and-parse",
+                {
+                    "entry_point": "validate_and_parse",
+                    "trigger_type": "storage",
+                    "storage_bucket": a["storage_bucket"],
+                    "storage_event": "finalized",
+                    "trigger_location": a["trigger_location"],
+                    "retry_on_failure": True,
+                    "publishes": {"RECORDS_TOPIC": records},
+                },
+            ],
+            [
+                "enrich-records",
+                {
+                    "entry_point": "enrich_records",
+                    "trigger_type": "pubsub",
+                    "pubsub_topic": records,
+                    "dead_letter_topic": f"{records}-dead-letter",
+                    "max_delivery_attempts": 5,
+                    "publishes": {"SUMMARY_TOPIC": summaries},
+                    "roles": ["roles/bigquery.dataEditor"],
+                },
+            ],
+            [
+                "notify-stakeholders",
+                {
+                    "entry_point": "notify_stakeholders",
+                    "trigger_type": "pubsub",
+                    "pubsub_topic": summaries,
+                    "dead_letter_topic": f"{summaries}-dead-letter",
+                    "max_delivery_attempts": 5,
+                    "secrets": [*a["secrets"], SENDGRID_SECRET],
+                    "roles": ["roles/storage.objectUser"],
+                },
+            ],
+        ]
+    entry: dict[str, Any] = {"entry_point": a["entry_point"], "trigger_type": a["trigger_type"]}
+    if password := rules.database_password_secret(a):
+        entry["secrets"] = [*a["secrets"], password]
+    return [[a["function_name"], entry]]
+
+
+def deploy_jobs(environments: list[str]) -> list[dict[str, str]]:
+    """CI's deploy jobs: the first non-production environment from the default branch,
+    production from version tags."""
+    jobs = []
+    for environment in rules.ci_environments(environments):
+        on = "tag" if environment == rules.PRODUCTION else "branch"
+        jobs.append(
+            {
+                "environment": environment,
+                "from": "version tags (v*)" if on == "tag" else "the default branch",
+                "github_if": GITHUB_IF[on],
+                "gitlab_if": GITLAB_IF[on],
+            }
+        )
+    return jobs
+
+
+def derived(a: Mapping[str, Any]) -> dict[str, Any]:
+    """Every value the template's files use that the answers imply."""
+    pipeline = a["preset"] == "pipeline"
+    kind = a["trigger_type"]
+    functions = manifest(a)
+    secrets = [*a["secrets"], *([SENDGRID_SECRET] if pipeline else [])]
+    secrets += [p] if (p := rules.database_password_secret(a)) else []
+    environments = list(a["environments"])
+    folder = "pipeline" if pipeline else kind
+    if pipeline:
+        sample = "orders_uploaded.json"
+    elif kind == "storage":
+        sample = f"object_{a['storage_event']}.json"
+    elif kind == "firestore":
+        sample = f"document_{a['firestore_event']}.json"
+    else:
+        sample = SAMPLE_EVENT_FILE[kind]
+    return {
+        "http": not pipeline and kind == "http",
+        "python_version": rules.python_version(a["runtime"]),
+        "ruff_target": f"py{a['runtime'][6:]}",
+        "event_type": rules.event_type(kind, a["storage_event"], a["firestore_event"]),
+        "storage_event_text": STORAGE_EVENT_TEXT[a["storage_event"]] if kind == "storage" else "",
+        "firestore_event_text": (
+            FIRESTORE_EVENT_TEXT[a["firestore_event"]] if kind == "firestore" else ""
+        ),
+        "sample_document": (
+            rules.sample_document(a["firestore_document"]) if kind == "firestore" else ""
+        ),
+        "scheduler_body": json.dumps({"job": a["function_name"]}),
+        "trigger_summary": trigger_summary(a),
+        "events_folder": folder,
+        "sample_event_file": sample,
+        "sample_events": (
+            []
+            if pipeline
+            else {"http": ["greet_get.json"], "pubsub": ["json_message.json"]}.get(kind, [])
+        ),
+        "deployer_service_account": rules.service_account(
+            a["function_name"], a["gcp_project_id"], "deployer"
+        ),
+        "manifest": functions,
+        "secret_names": list(dict.fromkeys(entry.partition("=")[0] for entry in secrets)),
+        "trigger_types": ["storage", "pubsub"] if pipeline else [kind],
+        "deployments": {
+            environment: {
+                "functions": [rules.deployed_name(name, environment) for name, _ in functions],
+                "min_instances": a["min_instances"] if environment == rules.PRODUCTION else 0,
+            }
+            for environment in environments
+        },
+        "deploy_jobs": deploy_jobs(environments),
+        "actions": ACTIONS,
+        "uv_version": UV_VERSION,
+        "copier_version": COPIER_VERSION,
+        "copier_template_extensions_version": COPIER_TEMPLATE_EXTENSIONS_VERSION,
+    }
+
+
+class Derived(ContextHook):
+    """Adds the derived values to the context of every file Copier renders (not of the
+    questions: they ask the rules and defaults directly)."""
+
+    def hook(self, context: dict[str, Any]) -> None:
+        if context.get("_copier_phase") == "render" and "manifest" not in context:
+            context.update(derived(context))
