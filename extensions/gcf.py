@@ -81,6 +81,19 @@ class Questionnaire(Extension):
             return rules.question_default(key, answers_of(context))
 
         environment.globals.update(check=check, suggest=suggest, short_name=rules.short_name)
+        # Copier compiles each question's help, type, default and condition every time it
+        # renders one (a thousand strings a copy, a few hundred distinct): compile each once.
+        compile_string = environment.from_string
+        compiled: dict[str, Any] = {}
+
+        def from_string(source: Any, globals: Any = None, template_class: Any = None) -> Any:
+            if globals is not None or template_class is not None or not isinstance(source, str):
+                return compile_string(source, globals, template_class)
+            if source not in compiled:
+                compiled[source] = compile_string(source)
+            return compiled[source]
+
+        environment.from_string = from_string  # type: ignore[method-assign]
 
 
 STORAGE_EVENT_TEXT = {
