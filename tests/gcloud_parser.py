@@ -4,12 +4,13 @@ gcloud parses a command's flags before it needs an account: with an empty
 configuration, a command that parses stops at "You do not currently have an active
 account", and one that does not stops with the parser's own error. The commands run in
 the generated repo (so that files such as --env-vars-file are read as gcloud reads them),
-with a throw-away CLOUDSDK_CONFIG and no network, all in one gcloud process
-(tests/tools/gcloud_driver.py: gcloud's own CLI, with its own Python, loaded once).
+with a throw-away CLOUDSDK_CONFIG and no network, all in one gcloud process for each test
+process (tests/tools/gcloud_driver.py: gcloud's own CLI, with its own Python, loaded once).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shlex
@@ -43,33 +44,56 @@ def gcloud_python(sdk: Path) -> str:
     return os.environ.get("CLOUDSDK_PYTHON") or (str(bundled) if bundled.exists() else "python3")
 
 
-def run_commands(commands: list[list[str]], cwd: Path) -> list[str]:
-    """What gcloud prints for each command (arguments after `gcloud`)."""
-    sdk = require_gcloud()
-    config = tempfile.mkdtemp(prefix="gcloud-config-")
-    env = {
-        **os.environ,
-        "CLOUDSDK_CONFIG": config,
-        "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
-        "CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK": "1",
-        "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING": "1",
-    }
-    try:
-        result = subprocess.run(
+class Driver:
+    """gcloud's CLI in a process of its own, started once and fed commands line by line."""
+
+    def __init__(self, sdk: Path) -> None:
+        self.config = tempfile.mkdtemp(prefix="gcloud-config-")
+        env = {
+            **os.environ,
+            "CLOUDSDK_CONFIG": self.config,
+            "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
+            "CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK": "1",
+            "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING": "1",
+        }
+        self.process = subprocess.Popen(
             [gcloud_python(sdk), str(DRIVER), str(sdk)],
-            input="".join(json.dumps(c) + "\n" for c in commands),
-            cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=env,
-            capture_output=True,
             text=True,
-            timeout=300,
-            check=False,
         )
-    finally:
-        shutil.rmtree(config, ignore_errors=True)
-    outputs = [json.loads(line)["output"] for line in result.stdout.splitlines()]
-    assert len(outputs) == len(commands), f"the gcloud driver failed:\n{result.stderr[-2000:]}"
-    return outputs
+        atexit.register(self.close)
+
+    def run(self, args: list[str], cwd: Path) -> str:
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.write(json.dumps({"cwd": str(cwd), "args": args}) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        assert line, (
+            f"the gcloud driver stopped: {self.process.stderr.read()[-2000:] if self.process.stderr else ''}"
+        )
+        return str(json.loads(line)["output"])
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.config, ignore_errors=True)
+
+
+_drivers: dict[Path, Driver] = {}
+
+
+def run_commands(commands: list[list[str]], cwd: Path) -> list[str]:
+    """What gcloud prints for each command (arguments after `gcloud`), run in `cwd`."""
+    sdk = require_gcloud()
+    driver = _drivers.get(sdk)
+    if driver is None or driver.process.poll() is not None:
+        driver = _drivers[sdk] = Driver(sdk)
+    return [driver.run(command, cwd) for command in commands]
 
 
 def parse_errors(lines: list[str], cwd: Path) -> list[str]:

@@ -421,13 +421,14 @@ def test_workflows_pass_actionlint(variant, tmp_path: Path) -> None:
     workflows = ci_files(path)["vendor.github-workflows"]
     if not workflows:
         pytest.skip("no GitHub workflows for this provider")
-    assert actionlint_findings(workflows, path) == []
-    # The same check finds a mistake in an expression.
+    # One run over the workflows and a copy with a mistake in an expression, which it finds.
     broken = tmp_path / workflows[0].name
     text = workflows[0].read_text()
     assert "github.ref" in text
     broken.write_text(text.replace("github.ref", "github.no_such_ref"))
-    assert actionlint_findings([broken], path)
+    findings = actionlint_findings([*workflows, broken], path)
+    assert findings
+    assert [f for f in findings if not f.startswith(str(broken))] == []
 
 
 def test_dependency_updates_wait_seven_days_after_a_release(variant) -> None:

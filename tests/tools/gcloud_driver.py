@@ -2,10 +2,11 @@
 
     <gcloud's python> gcloud_driver.py SDK_ROOT < commands.jsonl > results.jsonl
 
-Each input line is a JSON list of arguments (without `gcloud`); each output line is
-{"code": exit code, "output": what gcloud printed}. Started from gcloud's installation,
-with its own Python and libraries, it parses each command exactly as `gcloud ...` does,
-without paying gcloud's start-up once per command.
+Each input line is {"cwd": folder, "args": [arguments without `gcloud`]}; each output line,
+written as soon as the command ran, is {"code": exit code, "output": what gcloud printed}.
+Started from gcloud's installation, with its own Python and libraries, it parses each command
+exactly as `gcloud ...` does in that folder, without paying gcloud's start-up once per command:
+the tests keep one running for all their commands.
 """
 
 import contextlib
@@ -24,10 +25,12 @@ cli = gcloud_main.CreateCLI([])
 for line in sys.stdin:
     output = io.StringIO()
     code = 0
+    command = json.loads(line)
+    os.chdir(command["cwd"])
     with contextlib.redirect_stderr(output), contextlib.redirect_stdout(output):
         log.Reset()
         try:
-            cli.Execute(json.loads(line))
+            cli.Execute(command["args"])
         except SystemExit as error:
             code = error.code if isinstance(error.code, int) else 1
         except Exception as error:  # what gcloud would print as a crash
