@@ -99,38 +99,40 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
+# The keys a function takes a default for when neither it nor the answers give them.
+DEFAULTED = {
+    *rules.CONSTANT_DEFAULTS,
+    "trigger_location",
+    "ingress_settings",
+    "database_ip",
+    "max_connections",
+    "service_account",
+    "trigger_service_account",
+}
+
+
 def default(key: str, name: str, settings: Mapping[str, Any], answers: Mapping[str, Any]) -> Any:
-    """The value of a key that neither the function nor the answers give."""
-    trigger_type = str(settings.get("trigger_type"))
-    project = str(answers.get("gcp_project_id", ""))
-    function_name = str(answers.get("function_name", "function"))
-    values: dict[str, Any] = {
-        "entry_point": name.replace("-", "_"),
-        "trigger_type": "http",
-        "storage_event": "finalized",
-        "firestore_database": "(default)",
-        "firestore_event": "written",
-        "schedule_time_zone": "Etc/UTC",
-        "trigger_location": rules.default_trigger_location(
-            trigger_type, str(settings.get("region"))
-        ),
-        "allow_unauthenticated": False,
-        "retry_on_failure": bool(settings.get("dead_letter_topic")),
+    """The value of a key that neither the function nor the answers give: the question's
+    default (gcf_devkit.rules, as the questionnaire proposes it), or one of functions.yaml's."""
+    if key == "entry_point":
+        return name.replace("-", "_")
+    if key == "retry_on_failure" and settings.get("dead_letter_topic"):
+        return True  # only retried messages reach a dead-letter topic
+    own = {
         "max_delivery_attempts": rules.MAX_DELIVERY_ATTEMPTS[0],
         "publishes": {},
-        "secrets": [],
         "roles": [],
-        "ingress_settings": "all" if trigger_type == "http" else "internal-only",
-        "vpc": "none",
-        "vpc_egress": "private-ranges-only",
-        "database": "none",
-        "database_auth": "iam",
-        "database_ip": "public",
-        "max_connections": rules.DEFAULT_MAX_CONNECTIONS,
-        "service_account": rules.service_account(function_name, project, "sa"),
-        "trigger_service_account": rules.service_account(function_name, project, "trigger"),
     }
-    return values.get(key)
+    if key in own:
+        return own[key]
+    if key not in DEFAULTED:
+        return None  # required for its trigger (REQUIRED), or the repo's answer only
+    # A function of functions.yaml is checked, and defaulted, as the single function of a repo.
+    context = {"function_name": "function", **answers, **settings, "preset": "single"}
+    try:
+        return rules.question_default(key, context)
+    except KeyError:  # what it derives from is missing: the check of that key says so
+        return None
 
 
 def resolve(name: str, entry: Mapping[str, Any], answers: Mapping[str, Any]) -> dict[str, Any]:

@@ -76,6 +76,7 @@ from ._names import (
 )
 from ._questions import (
     CHECKS,
+    CONSTANT_DEFAULTS,
     DEFAULTS,
     database_password_secret,
     has_database,
@@ -130,6 +131,7 @@ __all__ = [
     "BASIC_ROLES",
     "BILLING_ACCOUNT",
     "CHECKS",
+    "CONSTANT_DEFAULTS",
     "CRON_FIELDS",
     "DATABASES",
     "DATABASE_AUTH",

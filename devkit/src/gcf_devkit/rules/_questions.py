@@ -188,7 +188,25 @@ def _max_instances(a: Answers) -> int:
     return 100
 
 
+# Defaults that depend on nothing: the questionnaire's and `gcf check`'s, for a function that
+# leaves them out and whose repo has no answer for them.
+CONSTANT_DEFAULTS: dict[str, Any] = {
+    "trigger_type": "http",
+    "allow_unauthenticated": False,
+    "retry_on_failure": False,
+    "storage_event": "finalized",
+    "firestore_database": "(default)",
+    "firestore_event": "written",
+    "schedule_time_zone": "Etc/UTC",
+    "secrets": [],
+    "vpc": "none",
+    "vpc_egress": "private-ranges-only",
+    "database": "none",
+    "database_auth": "iam",
+}
+
 DEFAULTS: dict[str, Callable[[Answers], Any]] = {
+    **{key: (lambda a, value=value: value) for key, value in CONSTANT_DEFAULTS.items()},
     "function_name": _function_name,
     "entry_point": lambda a: str(a["function_name"]).replace("-", "_")[:48].rstrip("_"),
     "description": lambda a: f"{a['project_name']}, a Cloud Function (2nd gen).",
@@ -218,8 +236,9 @@ DEFAULTS: dict[str, Callable[[Answers], Any]] = {
 
 
 def question_default(key: str, answers: Answers) -> Any:
-    """The default of a question whose default depends on earlier answers."""
-    return DEFAULTS[key](answers)
+    """The default of a question: a constant, or derived from earlier answers."""
+    value = DEFAULTS[key](answers)
+    return list(value) if isinstance(value, list) else value
 
 
 def database_password_secret(a: Answers) -> str:
