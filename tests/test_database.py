@@ -35,7 +35,7 @@ from gcf_devkit.local import postgres
 from gcloud_parser import parse_errors
 from gcloud_rules import check_deploy_command, one
 
-from conftest import GCF, MAKE, check, free_port, load_module, run
+from conftest import GCF, MAKE, check, eventually, free_port, load_module, run
 
 pytestmark = pytest.mark.xdist_group("database")
 
@@ -355,3 +355,35 @@ def test_ci_of_other_providers_installs_postgresql(render, provider: str) -> Non
     yaml.safe_load(text)
     assert "apt-get install -qq -y --no-install-recommends postgresql" in text
     assert text.index("postgresql") < text.index("make install check lint test")
+
+
+def test_a_killed_dev_server_leaves_no_postgresql_behind(repos: dict[str, Path]) -> None:
+    """Killed outright (kill -9: it cannot clean up), the dev server's PostgreSQL still stops
+    and its folder goes; a DATABASE_URL's password never reaches the log."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    server = subprocess.Popen(
+        [GCF, "dev"],
+        cwd=repos["password"],
+        env={**env, "PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until_listening(port)
+    finally:
+        server.kill()
+        _, errors = server.communicate(timeout=30)
+    socket_path = re.search(r"unix_sock=(\S+)", errors)
+    assert socket_path, errors
+    folder = Path(socket_path[1]).parents[1]
+    eventually(lambda: not folder.exists(), 30, "the PostgreSQL folder removed")
+    assert not Path(socket_path[1]).exists()
+
+
+def test_a_database_url_is_logged_without_its_password() -> None:
+    url = "postgresql+pg8000://app:s3cr3t-pw@db.example:5432/orders"
+    assert postgres.redacted(url) == "postgresql+pg8000://app:***@db.example:5432/orders"
+    no_password = "postgresql+pg8000://postgres@/postgres?unix_sock=/tmp/s/.s.PGSQL.5432"
+    assert postgres.redacted(no_password) == no_password

@@ -296,3 +296,15 @@ def test_dev_and_deploy_read_the_env_file_alike(render, tmp_path: Path) -> None:
         assert result.returncode != 0
         assert "env.dev.yaml: values must be strings" in result.stderr, result.stderr
         assert "RETRIES" in result.stderr
+
+
+def test_make_passes_values_as_given_and_never_to_a_shell(render, tmp_path: Path) -> None:
+    """A value with $, spaces or shell syntax reaches the command as it was typed."""
+    path = render()
+    show = 'show: ; @printf "%s|%s|%s\\n" "$$DATA" "$$FUNCTION" "$$FILE"'
+    tricky = {"DATA": "a$b $$c", "FUNCTION": "x; touch pwned #", "FILE": "my file.json"}
+    result = run([*MAKE, "--eval", show, "show", *(f"{k}={v}" for k, v in tricky.items())], path)
+    assert result.stdout == "a$b $$c|x; touch pwned #|my file.json\n", result.stderr
+    sent = run([*MAKE, "event", "FUNCTION=x; touch pwned #", "PORT=1"], path)
+    assert sent.returncode != 0
+    assert not (path / "pwned").exists()

@@ -5,7 +5,7 @@ the emulators' subscriptions, each valid record stored once and one email writte
 a message that always fails reaches its dead-letter topic after the configured
 attempts (`make dead-letters`); a message delivered twice is stored once. A single
 Pub/Sub function and a scheduler function get what `make publish` publishes. Stopping
-`make dev` (SIGTERM, Ctrl-C) leaves no emulator process and no port behind. The
+`make dev` (SIGTERM, Ctrl-C, a closed terminal's SIGHUP) leaves no emulator process and no port behind. The
 retry backoff is shortened to 1s (PUBSUB_MIN_RETRY_DELAY, PUBSUB_MAX_RETRY_DELAY),
 so that the dead-letter test takes seconds, not minutes.
 
@@ -298,20 +298,25 @@ def test_sigterm_stops_the_emulators(pipeline: Dev) -> None:
 
 
 @pytest.mark.parametrize(
-    ("trigger", "topic", "logged"),
+    ("trigger", "topic", "logged", "stop"),
     [
-        ("pubsub", "my-function-topic", "Received message"),
-        ("scheduler", "my-function-ticks", "Scheduled run"),
+        ("pubsub", "my-function-topic", "Received message", signal.SIGINT),  # Ctrl-C
+        ("scheduler", "my-function-ticks", "Scheduled run", signal.SIGHUP),  # terminal closed
     ],
 )
 def test_a_published_message_reaches_the_function(
-    trigger: str, topic: str, logged: str, render, tmp_path_factory: pytest.TempPathFactory
+    trigger: str,
+    topic: str,
+    logged: str,
+    stop: int,
+    render,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     dev = start(render, tmp_path_factory.mktemp(f"emulated-{trigger}"), trigger_type=trigger)
     try:
         dev.make("publish", f"TOPIC={topic}", 'DATA={"job": "now"}')
         dev.line(logged)
-        assert_stops_cleanly(dev, signal.SIGINT)  # Ctrl-C
+        assert_stops_cleanly(dev, stop)
     finally:
         dev.stop(signal.SIGKILL)
 

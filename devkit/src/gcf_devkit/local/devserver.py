@@ -31,6 +31,7 @@ import flask
 import functions_framework
 from functions_framework import _function_registry
 from functions_framework._http import create_server
+from gunicorn.arbiter import Arbiter
 from werkzeug.wrappers import Response
 
 from gcf_devkit.project import Layout, Project, ProjectError, read_env_file, read_secrets_file
@@ -320,8 +321,10 @@ def serve(layout: Layout, environment: str, host: str, port: int) -> None:
 
     with local_database(layout):
         local = emulators.start(layout, environment, port)
-        # On Ctrl-C, in-flight requests get 2 s rather than gunicorn's 30 s to finish.
+        # On Ctrl-C, in-flight requests get 2 s rather than gunicorn's 30 s to finish. Closing
+        # the terminal (SIGHUP) stops it too: gunicorn would reload and keep every port open.
         options = {"graceful_timeout": 2, **(local.server_options() if local else {})}
+        Arbiter.handle_hup = Arbiter.handle_term
         try:
             create_server(root, False, post_worker_init=watch, **options).run(host, port)
         finally:
@@ -340,7 +343,7 @@ def local_database(layout: Layout) -> Iterator[None]:
     try:
         with postgres.database(layout.schema) as url:
             os.environ["DATABASE_URL"] = url
-            say(f"PostgreSQL at {url}")
+            say(f"PostgreSQL at {postgres.redacted(url)}")
             yield
     except postgres.PostgresError as error:
         raise SystemExit(f"devserver: {error}") from None

@@ -14,14 +14,18 @@ postgresql+pg8000://postgres@/postgres?unix_sock=<dir>/.s.PGSQL.5432.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import json
 import os
 import pwd
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,6 +79,7 @@ class Server:
         self.socket_dir = self.root / "socket"
         self.socket_dir.mkdir()
         self.owner = os.getpid()
+        self.watchdog: subprocess.Popen[bytes] | None = None
         self.as_user: list[str] = []
         if os.geteuid() == 0:
             try:
@@ -116,15 +121,57 @@ class Server:
             f"--options={options}",
             "--wait",
         )
+        self.watch()
         return self
 
     def stop(self) -> None:
         """Stop the server and delete its files (only from the process that started it)."""
         if os.getpid() != self.owner:
             return
+        if self.watchdog is not None:
+            self.watchdog.terminate()  # it stops the server and deletes its files, as here
+            self.watchdog.wait()
         with contextlib.suppress(PostgresError):
             self.run("pg_ctl", "stop", f"--pgdata={self.data}", "--mode=fast", "--wait")
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def watch(self) -> None:
+        """Start a process that stops the server and deletes its files when this process ends,
+        however it ends: killed, it cannot do it itself (pg_ctl's server outlives it)."""
+        stop = [*self.as_user, str(self.bin_dir / "pg_ctl"), "stop", f"--pgdata={self.data}"]
+        self.watchdog = subprocess.Popen(
+            [sys.executable, "-c", WATCHDOG, json.dumps([*stop, "--mode=fast"]), str(self.root)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+
+
+# Waits for SIGTERM (sent by the kernel when its parent dies, or by Server.stop), then stops
+# the server and deletes its folder.
+WATCHDOG = """
+import json, shutil, signal, subprocess, sys
+signal.signal(signal.SIGTERM, lambda *_: None)
+signal.pause()
+subprocess.run(json.loads(sys.argv[1]), capture_output=True, check=False)
+shutil.rmtree(sys.argv[2], ignore_errors=True)
+"""
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when its parent dies (Linux)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def redacted(url: str) -> str:
+    """A database URL for a log line: its password, if any, hidden."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 @contextlib.contextmanager
@@ -179,7 +226,7 @@ def serve(schema: Path) -> int:
     """Start a PostgreSQL with the schema, print its URL, and keep it until Ctrl-C."""
     try:
         with database(schema) as url:
-            print(f"DATABASE_URL={url}", flush=True)
+            print(f"DATABASE_URL={redacted(url)}", flush=True)
             with contextlib.suppress(KeyboardInterrupt):
                 while True:
                     time.sleep(3600)

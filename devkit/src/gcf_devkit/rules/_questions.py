@@ -66,7 +66,7 @@ Answers = Mapping[str, Any]
 
 
 def pipeline(a: Answers) -> bool:
-    return a.get("preset", "single") == "pipeline"
+    return bool(a.get("preset", "single") == "pipeline")
 
 
 def trigger(a: Answers) -> str:
@@ -205,8 +205,12 @@ CONSTANT_DEFAULTS: dict[str, Any] = {
     "database_auth": "iam",
 }
 
+def _constant(value: Any) -> Callable[[Answers], Any]:
+    return lambda a: value
+
+
 DEFAULTS: dict[str, Callable[[Answers], Any]] = {
-    **{key: (lambda a, value=value: value) for key, value in CONSTANT_DEFAULTS.items()},
+    **{key: _constant(value) for key, value in CONSTANT_DEFAULTS.items()},
     "function_name": _function_name,
     "entry_point": lambda a: str(a["function_name"]).replace("-", "_")[:48].rstrip("_"),
     "description": lambda a: f"{a['project_name']}, a Cloud Function (2nd gen).",
