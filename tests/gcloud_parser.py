@@ -96,10 +96,71 @@ def run_commands(commands: list[list[str]], cwd: Path) -> list[str]:
     return [driver.run(command, cwd) for command in commands]
 
 
+TOOLS = ("gcloud", "bq")
+
+
+def commands_in(line: str) -> list[list[str]]:
+    """The gcloud and bq commands of one line of shell that a dry run prints, in order.
+
+    A dry run prints each step as shell (`probe >/dev/null 2>&1 || create`, `if probe; then
+    update; else create; fi`, `found=$(probe) || { echo ...; exit 1; }`): each command is
+    shlex-quoted, so it is every word from `gcloud` (or `bq`) to the next operator or
+    redirection.
+    """
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lexer.wordchars += "@%+:,"  # what shlex.join leaves unquoted
+    tokens = list(lexer)
+    found, current = [], None
+    for token in [*tokens, ";"]:
+        operator = token and all(c in "();<>|&$" for c in token)
+        if current is not None and not operator:
+            current.append(token)
+            continue
+        if current is not None:
+            if token.startswith(">") and current[-1] == "2":  # 2>/dev/null
+                current.pop()
+            found.append(current)
+            current = None
+        if token in TOOLS:
+            current = [token]
+    return found
+
+
+def commands_of(lines: list[str]) -> list[list[str]]:
+    """Every gcloud and bq command of a dry run's lines; each line holds at least one."""
+    commands = [commands_in(line) for line in lines]
+    assert all(commands), [line for line, found in zip(lines, commands, strict=True) if not found]
+    return [command for found in commands for command in found]
+
+
+def bq_errors(commands: list[list[str]]) -> list[str]:
+    """The bq commands bq's own flag parser refuses (bq.py parses before it needs an account)."""
+    sdk = require_gcloud()
+    env = {**os.environ, "CLOUDSDK_CONFIG": tempfile.mkdtemp(prefix="bq-config-")}
+    errors = []
+    for words in commands:
+        result = subprocess.run(
+            [gcloud_python(sdk), str(sdk / "platform" / "bq" / "bq.py"), *words[1:]],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        output = " ".join((result.stdout + result.stderr).split())
+        if "active account" not in output:
+            errors.append(f"{shlex.join(words)}\n  -> {output.strip()[:600]}")
+    shutil.rmtree(env["CLOUDSDK_CONFIG"], ignore_errors=True)
+    return errors
+
+
 def parse_errors(lines: list[str], cwd: Path) -> list[str]:
-    """The lines gcloud refuses to parse, with its message; [] when it parses all of them."""
-    commands = [shlex.split(line) for line in lines]
-    assert all(words[0] == "gcloud" for words in commands), lines
+    """The commands of a dry run's lines (commands_of) that gcloud, or bq, refuses to parse,
+    with its message; [] when it parses all of them."""
+    every = commands_of(lines)
+    errors = bq_errors([words for words in every if words[0] == "bq"])
+    commands = [words for words in every if words[0] == "gcloud"]
+    lines = [shlex.join(words) for words in commands]
     outputs = run_commands([words[1:] for words in commands], cwd)
     retry = {}
     for index, (words, output) in enumerate(zip(commands, outputs, strict=True)):
@@ -108,7 +169,7 @@ def parse_errors(lines: list[str], cwd: Path) -> list[str]:
             retry[index] = [w for w in words[1:] if w not in newer]
     for index, output in zip(retry, run_commands(list(retry.values()), cwd), strict=True):
         outputs[index] = output
-    return [
+    return errors + [
         f"{line}\n  -> {output.strip()[:600]}"
         for line, output in zip(lines, outputs, strict=True)
         if NO_ACCOUNT not in output

@@ -24,7 +24,6 @@ import ast
 import json
 import os
 import re
-import shlex
 import subprocess
 import sys
 import tomllib
@@ -36,6 +35,7 @@ import jinja2
 import pytest
 import yaml
 from copier._user_data import CAST_STR_TO_NATIVE
+from gcloud_parser import commands_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -179,7 +179,7 @@ DERIVED = [
     "manifest",
     "secret_names",
     "trigger_summary",
-    "deployer_service_account",
+    "deployers",
     "deployments",
     "deploy_jobs",
 ]
@@ -196,7 +196,7 @@ FEEDS: dict[str, list[str]] = {
     "audit_method_name": ["trigger_summary"],
     "schedule": ["trigger_summary"],
     "schedule_time_zone": ["trigger_summary"],
-    "gcp_project_id": ["deployer_service_account"],
+    "gcp_project_id": ["deployers"],
     "secrets": ["secret_names"],
 }
 
@@ -472,12 +472,27 @@ def test_accepted_hostile_answers_render_verbatim_and_inert(
     for key, value in answers.items():
         assert answers_file[key] == value
 
-    lines = check([*MAKE, "deploy", "ENV=dev", "DRY_RUN=1"], path).splitlines()
-    commands = [line for line in lines if line.startswith("gcloud ")]
+    # The dry run's shell, run by bash with a gcloud that logs its arguments and finds nothing:
+    # each hostile value reaches gcloud as one argument, verbatim, and none runs.
+    script = check([*MAKE, "deploy", "ENV=dev", "DRY_RUN=1"], path)
+    commands = commands_of(script.splitlines())
     assert commands
-    for line in commands:
-        words = shlex.split(line)
-        assert shlex.join(words) == line, line
+    stand_in = path / ".bin" / "gcloud"
+    stand_in.parent.mkdir()
+    stand_in.write_text(
+        f"#!{sys.executable}\nimport json, os, sys\n"
+        "with open(os.environ['GCLOUD_LOG'], 'a') as log:\n"
+        "    log.write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        "sys.exit(1)\n"
+    )
+    stand_in.chmod(0o755)
+    log = path / ".bin" / "calls.log"
+    environment = {**os.environ, "GCLOUD_LOG": str(log)}
+    environment["PATH"] = f"{stand_in.parent}{os.pathsep}{os.environ['PATH']}"
+    subprocess.run(["bash", "-e"], input=script, text=True, env=environment, check=False)
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert calls
+    assert calls == [words[1:] for words in commands[: len(calls)]]
     assert not MARKER.exists()
 
 

@@ -13,14 +13,14 @@ import os
 import re
 import shlex
 import shutil
-import stat
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from gcloud_parser import parse_errors
+from gcloud_parser import commands_in, commands_of, parse_errors
 from gcloud_rules import check_deploy_command, one, parse
 
 from conftest import MAKE, actionlint_findings, check, run
@@ -90,6 +90,15 @@ DEPLOY_VARIANTS: dict[str, dict[str, Any]] = {
     },
 }
 
+# The variants each test applies to: one function (the pipeline's functions have settings of
+# their own: test_pipeline_deploy), and those whose CI is GitHub Actions (workflow files).
+SINGLE_VARIANTS = [n for n, a in DEPLOY_VARIANTS.items() if a.get("preset", "single") == "single"]
+GITHUB_VARIANTS = [
+    n
+    for n, a in DEPLOY_VARIANTS.items()
+    if a.get("ci_provider", "github_actions") == "github_actions"
+]
+
 YAMLLINT = (
     "{extends: default, rules: {document-start: disable, line-length: {max: 160}, truthy: {check-keys: false},"
     " indentation: {indent-sequences: consistent}}}"
@@ -103,8 +112,14 @@ def variant(request: pytest.FixtureRequest, render) -> tuple[str, dict[str, Any]
     return request.param, answers, render(**answers)
 
 
-def dry_run(path: Path, environment: str, *options: str) -> list[str]:
+def printed(path: Path, environment: str, *options: str) -> list[str]:
+    """What `make deploy DRY_RUN=1` prints: one line of shell for each step."""
     return check([*MAKE, "deploy", f"ENV={environment}", "DRY_RUN=1", *options], path).splitlines()
+
+
+def dry_run(path: Path, environment: str, *options: str) -> list[str]:
+    """Every command of the dry run's shell, in order (both branches of an `if`)."""
+    return [shlex.join(words) for words in commands_of(printed(path, environment, *options))]
 
 
 def deploy_lines(lines: list[str]) -> dict[str, str]:
@@ -139,10 +154,9 @@ def test_dry_run_prints_commands_the_platform_accepts(variant) -> None:
     assert parse_errors(printed, path) == []
 
 
+@pytest.mark.parametrize("variant", SINGLE_VARIANTS, indirect=True)
 def test_dry_run_carries_every_answer(variant) -> None:
     _name, answers, path = variant
-    if answers.get("preset") == "pipeline":
-        pytest.skip("the pipeline's functions have settings of their own (test_pipeline_deploy)")
     trigger = answers.get("trigger_type", "http")
     for environment in environments_of(answers):
         lines = dry_run(path, environment)
@@ -166,32 +180,51 @@ def test_dry_run_carries_every_answer(variant) -> None:
         ):
             if question in answers:
                 assert one(flags, flag) == str(answers[question])
+        others = [other for other in lines if other != line]
+        if trigger == "http":
+            assert others == [], lines
+            continue
+        # The trigger identity may invoke this function (and no other).
+        invoker = (
+            f"gcloud functions add-invoker-policy-binding {deployed} --project=my-project-id "
+            f"--region={answers.get('region', 'us-central1')} "
+            "--member=serviceAccount:my-function-86e4-trg@my-project-id.iam.gserviceaccount.com"
+        )
+        assert invoker in others
+        assert lines.index(invoker) == lines.index(line) + 1
+        if trigger in ("scheduler", "pubsub"):
+            # The topic is setup's: a deploy stops, changing nothing, when it is missing.
+            topic = answers.get(
+                "pubsub_topic", f"my-function-{'ticks' if trigger == 'scheduler' else 'topic'}"
+            )
+            # A Scheduler function's topic is the repo's own, one per environment.
+            own = trigger == "scheduler" and not production
+            topic = f"{topic}-{environment}" if own else topic
+            assert lines[0] == f"gcloud pubsub topics describe {topic} --project=my-project-id"
+            assert one(flags, "--trigger-topic") == topic
         if trigger == "scheduler":
-            topic = "my-function-ticks" if production else f"my-function-ticks-{environment}"
-            assert lines[0] == f"gcloud pubsub topics create {topic} --project=my-project-id"
-            job = shlex.split(lines[-1])
+            [job] = [
+                shlex.split(c) for c in others if c.startswith("gcloud scheduler jobs create ")
+            ]
             assert job[:5] == ["gcloud", "scheduler", "jobs", "create", "pubsub"]
             assert f"--topic={topic}" in job
-            assert one(flags, "--trigger-topic") == topic
             assert f"--schedule={answers['schedule']}" in job
-        else:
-            assert len(lines) == 1, lines
+            [update] = [
+                shlex.split(c) for c in others if c.startswith("gcloud scheduler jobs update ")
+            ]
+            assert update[5:] == job[5:]
 
 
 def test_pipeline_deploy(render) -> None:
-    """Every hop of the pipeline: topics, dead letters, push subscriptions and their IAM."""
+    """Every hop of the pipeline: the topics and push subscriptions setup made, checked before
+    anything changes; each function deployed before its subscription is pointed at it."""
     path = render(preset="pipeline")
     lines = dry_run(path, "dev")
     words = [shlex.split(line) for line in lines]
-    created = [w[4] for w in words if w[1:4] == ["pubsub", "topics", "create"]]
-    assert sorted(created) == sorted(
-        [
-            "validated-records-dev",
-            "enrichment-complete-dev",
-            "validated-records-dead-letter-dev",
-            "enrichment-complete-dead-letter-dev",
-        ]
-    )
+    # A deploy creates no topic or subscription: it requires those of `make setup`.
+    assert not [w for w in words if "create" in w[1:4]]
+    required = [w[4] for w in words if w[1:4] == ["pubsub", "topics", "describe"]]
+    assert sorted(required) == ["enrichment-complete-dev", "validated-records-dev"]
     deploys = deploy_lines(lines)
     assert set(deploys) == {
         "validate-and-parse-dev",
@@ -205,29 +238,27 @@ def test_pipeline_deploy(render) -> None:
     ):
         assert "--trigger-http" in deploys[function].split()
         assert "--no-allow-unauthenticated" in deploys[function].split()
+        # Its subscription is looked at first: it must exist, on the function's topic.
+        check_line = next(
+            line
+            for line in printed(path, "dev")
+            if commands_in(line)[0][1:5] == ["pubsub", "subscriptions", "describe", function]
+        )
+        assert f"case $found in projects/my-project-id/topics/{topic})" in check_line
         [subscription] = [
-            w for w in words if w[1:4] == ["pubsub", "subscriptions", "create"] and w[4] == function
+            w for w in words if w[1:4] == ["pubsub", "subscriptions", "update"] and w[4] == function
         ]
-        options = dict(word.split("=", 1) for word in subscription[5:])
-        assert options["--topic"] == topic
+        options = dict(word.split("=", 1) for word in subscription[6:])
+        assert "--topic" not in options
         assert options["--dead-letter-topic"] == topic.replace("-dev", "-dead-letter-dev")
         assert options["--max-delivery-attempts"] == "5"
+        assert options["--min-retry-delay"] == "10s"
+        assert options["--max-retry-delay"] == "600s"
         assert options["--push-endpoint"].endswith(
             f"/{function}/projects/my-project-id/topics/{topic}"
         )
         # Deployed before its subscription pushes to it.
         assert lines.index(deploys[function]) < lines.index(shlex.join(subscription))
-        dead_letter = options["--dead-letter-topic"]
-        assert [
-            w[1:5] for w in words if w[1:5] == ["pubsub", "subscriptions", "create", dead_letter]
-        ]
-        roles = {
-            (w[2], w[4], next(x for x in w if x.startswith("--role=")))
-            for w in words
-            if w[3:4] == ["add-iam-policy-binding"] and "gcp-sa-pubsub" in " ".join(w)
-        }
-        assert ("topics", dead_letter, "--role=roles/pubsub.publisher") in roles
-        assert ("subscriptions", function, "--role=roles/pubsub.subscriber") in roles
     env = yaml.safe_load((path / ".deploy" / "dev" / "validate-and-parse.yaml").read_text())
     assert env["RECORDS_TOPIC"] == "validated-records-dev"
     assert "SENDGRID_API_KEY=sendgrid-api-key:latest" in deploys["notify-stakeholders-dev"]
@@ -247,34 +278,92 @@ def test_cpu_and_memory_defaults_follow_the_workload(render) -> None:
     assert resources(memory="256Mi", workload="cpu_bound")[1] == "0.167"
 
 
+FAKE_TOOL = """#!{python}
+# Logs its arguments; describe/show/list find a resource only when the state file says so,
+# and print what it says.
+import json, os, sys
+with open(os.environ["FAKE_LOG"], "a") as log:
+    log.write(json.dumps(sys.argv[1:]) + "\\n")
+state = json.loads(open(os.environ["FAKE_STATE"]).read())
+if {{"describe", "show", "list"}} & set(sys.argv[1:5]):
+    key = " ".join(a for a in sys.argv[1:] if not a.startswith("--format="))
+    if state is None or (key not in state and "list" not in sys.argv[1:5]):
+        sys.exit(1)
+    print((state or {{}}).get(key, ""))
+"""
+
+
 def fake_gcloud(directory: Path, log: Path) -> None:
-    """A `gcloud` that records its arguments; `describe` fails (nothing exists yet)."""
+    """A `gcloud` that records its arguments and finds nothing."""
     script = directory / "gcloud"
     script.write_text(
-        "#!/usr/bin/env python3\n"
+        f"#!{sys.executable}\n"
         "import json, sys\n"
         f"with open({str(log)!r}, 'a') as f: f.write(json.dumps(sys.argv[1:]) + '\\n')\n"
-        "if sys.argv[1:3] == ['projects', 'describe']: print('123456789012')\n"
-        "sys.exit(1 if 'describe' in sys.argv[2:4] and sys.argv[1] != 'projects' else 0)\n"
+        "sys.exit(1 if 'describe' in sys.argv[2:5] else 0)\n"
     )
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    script.chmod(0o755)
+
+
+def expected_state(lines: list[str]) -> dict[str, str]:
+    """What the dry run's checks expect to find: each describe's expected field."""
+    state = {}
+    for line in lines:
+        [probe, *_] = commands_in(line) or [[]]
+        pattern = re.search(r"case \$found in (.*?)\) ;;", line)
+        key = " ".join(w for w in probe[1:] if not w.startswith("--format="))
+        state[key] = shlex.split(pattern[1])[0] if pattern else ""
+    return state
+
+
+def run_with_fakes(
+    command: list[str], path: Path, directory: Path, state: dict[str, str] | None, script: str = ""
+) -> tuple[bool, list[list[str]]]:
+    """Run a command with a fake gcloud (and bq) on PATH; whether it succeeded, and the calls."""
+    directory.mkdir(exist_ok=True)
+    for tool in ("gcloud", "bq"):
+        (directory / tool).write_text(FAKE_TOOL.format(python=sys.executable))
+        (directory / tool).chmod(0o755)
+    log, state_file = directory / "calls.jsonl", directory / "state.json"
+    log.unlink(missing_ok=True)
+    state_file.write_text(json.dumps(state))
+    environment = {
+        "PATH": f"{directory}{os.pathsep}{os.environ['PATH']}",
+        "FAKE_LOG": str(log),
+        "FAKE_STATE": str(state_file),
+    }
+    if script:
+        result = subprocess.run(
+            command,
+            input=script,
+            text=True,
+            cwd=path,
+            env={**os.environ, **environment},
+            capture_output=True,
+            check=False,
+        )
+    else:
+        result = run(command, path, **environment)
+    calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return result.returncode == 0, calls
 
 
 def test_the_script_runs_exactly_the_printed_commands(variant, tmp_path: Path) -> None:
+    """The dry run's shell, run by bash, makes the very calls of a real deploy and ends the
+    same way: with nothing there (a deploy that needs setup's topics stops before any change)
+    and with everything there as setup made it."""
     _, answers, path = variant
     environment = environments_of(answers)[-1]
-    fake_gcloud(tmp_path, tmp_path / "calls.jsonl")
-    printed = [shlex.split(line)[1:] for line in dry_run(path, environment)]
-    result = run(
-        [*MAKE, "deploy", f"ENV={environment}"],
-        path,
-        PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
-    )
-    assert result.returncode == 0, result.stderr
-    calls = [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
-    ran = [c for c in calls if "describe" not in c[:3]]
-    expected = [[w.replace("PROJECT_NUMBER", "123456789012") for w in c] for c in printed]
-    assert ran == expected
+    lines = printed(path, environment)
+    needs_setup = any("describe" in commands_in(line)[0][:4] for line in lines if "|| {" in line)
+    for state in (None, expected_state(lines)):
+        shell = run_with_fakes(["bash", "-e"], path, tmp_path, state, "\n".join(lines) + "\n")
+        real = run_with_fakes([*MAKE, "deploy", f"ENV={environment}"], path, tmp_path, state)
+        assert shell == real
+        ok, calls = real
+        assert ok is (state is not None or not needs_setup)
+        if not ok:
+            assert [c for c in calls if "describe" not in c[:4]] == []
 
 
 @pytest.fixture(scope="module")
@@ -394,11 +483,11 @@ def test_ci_files_pass_check_jsonschema(variant) -> None:
             )
 
 
+@pytest.mark.parametrize("variant", GITHUB_VARIANTS, indirect=True)
 def test_workflows_have_no_zizmor_findings_and_pinned_actions(variant) -> None:
     _, _, path = variant
     workflows = ci_files(path)["vendor.github-workflows"]
-    if not workflows:
-        pytest.skip("no GitHub workflows for this provider")
+    assert workflows
     audited = [*workflows, *ci_files(path)["vendor.dependabot"]]
     output = check(
         [str(BIN / "zizmor"), "--offline", "--persona=pedantic", *map(str, audited)], path
@@ -416,11 +505,11 @@ def test_workflows_have_no_zizmor_findings_and_pinned_actions(variant) -> None:
             )
 
 
+@pytest.mark.parametrize("variant", GITHUB_VARIANTS, indirect=True)
 def test_workflows_pass_actionlint(variant, tmp_path: Path) -> None:
     _, _, path = variant
     workflows = ci_files(path)["vendor.github-workflows"]
-    if not workflows:
-        pytest.skip("no GitHub workflows for this provider")
+    assert workflows
     # One run over the workflows and a copy with a mistake in an expression, which it finds.
     broken = tmp_path / workflows[0].name
     text = workflows[0].read_text()

@@ -23,6 +23,7 @@ from typing import Any
 import pexpect
 import pytest
 import yaml
+from gcf_devkit import rules
 
 from conftest import MAKE, ROOT, TRIGGERS, check
 
@@ -62,6 +63,8 @@ def pick(key: str, value: str) -> str:
     """The keys that move a select prompt from its default to `value`, then Enter."""
     choices = list(QUESTIONS[key]["choices"].values())
     default = QUESTIONS[key]["default"]
+    if default == f"{{{{ suggest('{key}') }}}}":  # a constant of gcf_devkit.rules
+        default = rules.CONSTANT_DEFAULTS[key]
     offset = choices.index(value) - choices.index(default)
     return (DOWN * offset if offset > 0 else UP * -offset) + ENTER
 

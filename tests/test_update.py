@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import IGNORED, MAKE, ROOT, check, load_module, run
 
@@ -335,6 +337,72 @@ def test_replace_value_changes_only_the_old_value(migrations) -> None:
     assert migrations.replace_value(ANSWERS, "team", "finance", "x") == ANSWERS
 
 
+# Values that YAML reads as something else than the string when written bare: booleans,
+# numbers, null, dates, flow collections, comments, keys, quotes, blanks and escapes.
+TRICKY_VALUES = [
+    "yes",
+    "No",
+    "on",
+    "1.0",
+    "0755",
+    "1e3",
+    "null",
+    "~",
+    "",
+    "2024-01-01",
+    "[a, b]",
+    "{a: 1}",
+    "#not a comment",
+    "a # b",
+    "key: value",
+    "'single'",
+    '"double"',
+    "back\\slash",
+    " padded ",
+    "tab\tand\nnewline",
+    "caf\u00e9",
+    "\U0001f600 non-BMP",
+    "- item",
+    "*alias",
+    "!tag",
+]
+
+
+@pytest.mark.parametrize("value", TRICKY_VALUES)
+def test_replace_value_writes_a_string_that_reads_back_as_itself(migrations, value: str) -> None:
+    """The new value is a string whatever it looks like: `yes` stays "yes", not true."""
+    changed = migrations.replace_value(ANSWERS, "storage_event", "finalize", value)
+    answers = yaml.safe_load(changed)
+    assert answers["storage_event"] == value
+    assert type(answers["storage_event"]) is str
+    assert answers == {**yaml.safe_load(ANSWERS), "storage_event": value}
+    # And it is found again as the old value of a later replacement.
+    again = migrations.replace_value(changed, "storage_event", value, "finalized")
+    assert yaml.safe_load(again)["storage_event"] == "finalized"
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(value=st.text())
+def test_any_replaced_value_reads_back_as_itself(migrations, value: str) -> None:
+    changed = migrations.replace_value(ANSWERS, "team", "payments", value)
+    assert yaml.safe_load(changed) == {**yaml.safe_load(ANSWERS), "team": value}
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(value=st.text())
+def test_a_value_as_copier_writes_it_is_found(migrations, value: str) -> None:
+    """The old value is compared as YAML reads it, however Copier's YAML writer quoted it."""
+    written = yaml.dump({"team": value}, allow_unicode=True, default_flow_style=False)
+    if len(written.splitlines()) > 1:  # a value over several lines is left alone
+        assert migrations.replace_value(written, "team", value, "x") == written
+        return
+    assert yaml.safe_load(migrations.replace_value(written, "team", value, "x")) == {"team": "x"}
+
+
 def test_the_command_line_edits_the_answers_file(tmp_path: Path) -> None:
     answers_file = tmp_path / ".copier-answers.yml"
     answers_file.write_text(ANSWERS)
@@ -421,7 +489,21 @@ def test_an_update_from_the_previous_release_moves_the_tooling_to_the_devkit(
     assert "my-function: my_function (pubsub)" in check([*MAKE, "check"], project)
     check([*MAKE, "lint"], project, **mypy_cache)
     check([*MAKE, "test"], project)
-    assert check([*MAKE, "deploy", "ENV=dev", "DRY_RUN=1"], project) == deployed_before
+    # The function deploys with the same settings, as the same identity (a recorded answer);
+    # since 2.0.0 the deploy first checks that setup made its topic, and then lets the trigger
+    # identity invoke this function only (docs/decisions/0006-identities-and-dry-runs.md).
+    deployed_after = check([*MAKE, "deploy", "ENV=dev", "DRY_RUN=1"], project)
+    [deploy] = [line for line in deployed_after.splitlines() if "functions deploy" in line]
+    assert deployed_before.splitlines()[0] == deploy
+    assert deployed_after.splitlines() == [
+        "gcloud pubsub topics describe my-function-topic --project=acme-dev >/dev/null 2>&1"
+        ' || { echo "topic my-function-topic is missing: run \\`make setup ENV=dev\\` first (it'
+        ' makes what functions.yaml names)" >&2; exit 1; }',
+        deploy,
+        "gcloud functions add-invoker-policy-binding my-function-dev --project=acme-dev"
+        " --region=us-central1"
+        " --member=serviceAccount:my-function-trigger@my-project-id.iam.gserviceaccount.com",
+    ]
 
 
 def test_an_update_from_the_previous_release_without_edits_gives_a_fresh_copy(
@@ -430,7 +512,14 @@ def test_an_update_from_the_previous_release_without_edits_gives_a_fresh_copy(
     old = copy(releases, tmp_path / "old" / "fn", "v1.0.0", "trigger_type=storage")
     before = tree(old)
     update(old)
-    fresh = copy(releases, tmp_path / "fresh" / "fn", "v2.0.0", "trigger_type=storage")
+    # The accounts 1.0.0 recorded keep their names (new repos get names with a hash).
+    recorded = yaml.safe_load((old / ".copier-answers.yml").read_text())
+    accounts = [f"{k}={recorded[k]}" for k in ("service_account", "trigger_service_account")]
+    assert accounts == [
+        "service_account=my-function-sa@my-project-id.iam.gserviceaccount.com",
+        "trigger_service_account=my-function-trigger@my-project-id.iam.gserviceaccount.com",
+    ]
+    fresh = copy(releases, tmp_path / "fresh" / "fn", "v2.0.0", "trigger_type=storage", *accounts)
     # The user's code stays as v1.0.0 wrote it, but for the import of events from gcf_devkit
     # (the 2.0.0 migration); all else is v2.0.0's.
     user_code = {"main.py", "tests/unit/test_main.py", "tests/integration/test_server.py"}

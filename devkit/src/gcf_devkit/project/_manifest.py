@@ -154,10 +154,20 @@ def resolve(name: str, entry: Mapping[str, Any], answers: Mapping[str, Any]) -> 
             settings[key] = entry[key]
         elif key == "entry_point" and name != answers.get("function_name"):
             settings[key] = default(key, name, settings, answers)
+        elif key == "service_account" and name != answers.get("function_name") and answers:
+            # Each function runs as an identity of its own unless it names one (`gcf setup`
+            # makes it): a function added to functions.yaml gets none of the others' rights.
+            settings[key] = rules.function_account(
+                str(answers.get("function_name", "")), str(answers.get("gcp_project_id", "")), name
+            )
         elif inherits and key in answers:
             settings[key] = answers[key]
         else:
             settings[key] = default(key, name, {**settings, **entry}, answers)
+    own_account = name != answers.get("function_name") and "service_account" not in entry
+    if own_account and "database_user" not in entry and settings["database_auth"] == "iam":
+        # With IAM authentication the database user is the function's own identity.
+        settings["database_user"] = rules.iam_database_user(str(settings["service_account"]))
     if isinstance(settings["cpu"], int | float) and not isinstance(settings["cpu"], bool):
         settings["cpu"] = str(settings["cpu"])
     return settings
