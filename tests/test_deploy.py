@@ -595,3 +595,37 @@ def test_ci_deploys_with_the_same_command(variant) -> None:
     else:
         found = []
     assert found == (expected if provider != "none" else [])
+
+
+@pytest.fixture(scope="module")
+def deploy_venv(render, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv with what CI's deploy jobs install: requirements-deploy.txt, without dependencies."""
+    path = render(preset="pipeline")
+    venv = tmp_path_factory.mktemp("deploy") / "venv"
+    check([sys.executable, "-m", "venv", str(venv)], path)
+    pip = [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check"]
+    check([*pip, "--no-deps", "-r", "requirements-deploy.txt"], path)
+    return venv
+
+
+def test_ci_deploys_with_requirements_deploy_only(render, deploy_venv: Path) -> None:
+    """What the deploy jobs install (gcf-devkit and PyYAML, nothing they depend on) deploys:
+    it prints the very commands of `make deploy`, and cannot import the local tools' libraries."""
+    path = render(preset="pipeline")
+    python = str(deploy_venv / "bin" / "python")
+    assert run([python, "-c", "import flask"], path).returncode != 0
+    printed_by_ci = check([str(deploy_venv / "bin" / "gcf"), "deploy", "dev", "--dry-run"], path)
+    assert printed_by_ci.splitlines() == printed(path, "dev")
+
+
+def test_the_github_deploy_job_installs_before_it_authenticates_and_runs_gcf(render) -> None:
+    workflow = yaml.safe_load((render() / ".github" / "workflows" / "ci.yml").read_text())
+    for name in ("deploy-dev", "deploy-production"):
+        steps = workflow["jobs"][name]["steps"]
+        uses = [step.get("uses", "").partition("@")[0] for step in steps]
+        runs = [step.get("run", "") for step in steps]
+        install = next(i for i, run in enumerate(runs) if "requirements-deploy.txt" in run)
+        assert "--no-deps -r requirements-deploy.txt" in runs[install]
+        assert install < uses.index("google-github-actions/auth")
+        assert runs[-1] == f'"$RUNNER_TEMP/deploy/bin/gcf" deploy {name.removeprefix("deploy-")}'
+        assert not [run for run in runs if "make " in run or "uv " in run]

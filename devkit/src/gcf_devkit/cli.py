@@ -27,9 +27,17 @@ def _environ_flag(name: str) -> bool:
 
 def _doc(module: str) -> tuple[str, str]:
     """A module's first paragraph and the rest, for a command's description and epilog."""
-    import importlib
+    import ast
+    import importlib.util
 
-    text = (importlib.import_module(module).__doc__ or "").strip()
+    # Read from the source, not imported: `gcf deploy` runs where only gcf-devkit and PyYAML
+    # are installed (requirements-deploy.txt), without the local tools' dependencies.
+    spec = importlib.util.find_spec(module)
+    origin = spec.origin if spec else None
+    if origin is None:
+        return "", ""
+    source = Path(origin).read_text(encoding="utf-8")
+    text = (ast.get_docstring(ast.parse(source)) or "").strip()
     first, _, rest = text.partition("\n\n")
     return " ".join(first.split()), rest
 
