@@ -1113,3 +1113,51 @@ def test_no_repo_above_a_folder_is_reported(tmp_path: Path) -> None:
         f"no functions.yaml in {folder.resolve()} or above it: run this in a repo made by "
         "gcf-template"
     ]
+
+
+def test_each_added_function_runs_as_an_identity_of_its_own(repo: Repo) -> None:
+    """The repo's function runs as the answers' account; one added to functions.yaml as one of
+    its own (`gcf setup` makes it) unless it names one; with IAM authentication its database
+    user follows its identity."""
+    root = repo(
+        {
+            "my-function": {},
+            "worker": {"trigger_type": "pubsub", "pubsub_topic": "jobs"},
+            "named": {"service_account": SA},
+        },
+        answers={
+            "database": "cloudsql_postgres",
+            "cloudsql_instance": "my-project-id:us-central1:db",
+            "database_name": "app",
+            "database_user": "my-function-86e4-sa@my-project-id.iam",
+            "database_auth": "iam",
+            "max_instances": 1,
+        },
+    )
+    functions = Project.load(root).functions
+    assert functions["my-function"].service_account == DEFAULT_SA
+    worker = rules.function_account("my-function", "my-project-id", "worker")
+    assert worker == "my-function-2955-worker@my-project-id.iam.gserviceaccount.com"
+    assert functions["worker"].service_account == worker
+    assert functions["worker"].database_user == "my-function-2955-worker@my-project-id.iam"
+    assert functions["named"].service_account == SA
+    assert functions["named"].database_user == "runner@my-project-id.iam"
+
+
+def test_functions_with_different_rights_sharing_an_identity_are_warned(repo: Repo) -> None:
+    shared = {"service_account": SA}
+    root = repo(
+        {
+            "my-function": {**shared, "secrets": ["API_KEY=api-key:latest"]},
+            "worker": {**shared, "trigger_type": "pubsub", "pubsub_topic": "jobs"},
+            "same": {**shared, "secrets": ["API_KEY=api-key:latest"], "publishes": {}},
+        }
+    )
+    [warning] = Project.load(root).shared_identity_warnings()
+    assert warning.startswith(
+        f"identity: my-function, worker, same run as {SA} but need different rights "
+        "(my-function: secret api-key; worker: nothing; same: secret api-key), so each holds the "
+        "others' too."
+    )
+    alike = repo({"my-function": shared, "other": shared})
+    assert Project.load(alike).shared_identity_warnings() == []

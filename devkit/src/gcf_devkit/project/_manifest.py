@@ -164,9 +164,9 @@ def resolve(name: str, entry: Mapping[str, Any], answers: Mapping[str, Any]) -> 
             settings[key] = answers[key]
         else:
             settings[key] = default(key, name, {**settings, **entry}, answers)
-    own_account = name != answers.get("function_name") and "service_account" not in entry
-    if own_account and "database_user" not in entry and settings["database_auth"] == "iam":
-        # With IAM authentication the database user is the function's own identity.
+    added = name != answers.get("function_name")
+    if added and "database_user" not in entry and settings["database_auth"] == "iam":
+        # With IAM authentication the database user is the function's identity.
         settings["database_user"] = rules.iam_database_user(str(settings["service_account"]))
     if isinstance(settings["cpu"], int | float) and not isinstance(settings["cpu"], bool):
         settings["cpu"] = str(settings["cpu"])
