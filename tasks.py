@@ -5,6 +5,7 @@
     python3 tasks.py test [pytest options]      run the template's whole test suite
     python3 tasks.py coverage                   gcf-devkit's own tests, with its coverage
     python3 tasks.py bench                      run the benchmarks
+    python3 tasks.py mutate [--fresh]           mutation testing of gcf-devkit, with its score
     python3 tasks.py venv                       only create or refresh .venv
     python3 tasks.py tools                      install the newest checkers of generated CI files
 
@@ -108,6 +109,8 @@ def main(argv: list[str]) -> int:
         )
     if task == "bench":
         return run(str(BIN / "python"), "benchmarks/run.py", *rest)
+    if task == "mutate":
+        return run(str(BIN / "python"), "devkit/mutation.py", *rest)
     if task == "venv":
         ensure_venv()
         return 0

@@ -34,7 +34,10 @@ def require_gcloud() -> Path:
     if GCLOUD is None:
         if os.environ.get("CI"):
             pytest.fail("gcloud is not on PATH: CI must have it (see .ci/run)")
-        pytest.skip("gcloud is not installed: the real argument parser is not available")
+        pytest.skip(
+            "gcloud is not installed, so its argument parser cannot read the printed commands: "
+            "install the Google Cloud CLI (https://cloud.google.com/sdk/docs/install)"
+        )
     return Path(GCLOUD).resolve().parents[1]
 
 

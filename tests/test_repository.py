@@ -72,7 +72,13 @@ def test_time_zone_list_is_the_iana_database() -> None:
     assert listed == zones
 
 
-@pytest.mark.skipif(not SHARED_TESTDATA.is_dir(), reason="no ../shared checkout beside this one")
+@pytest.mark.skipif(
+    not SHARED_TESTDATA.is_dir(),
+    reason=(
+        "no ../shared/cloudevents-testdata beside this checkout to compare tests/testdata with "
+        "(the tests use tests/testdata either way)"
+    ),
+)
 def test_vendored_testdata_matches_the_shared_copy() -> None:
     comparison = filecmp.dircmp(TESTDATA, SHARED_TESTDATA)
 
