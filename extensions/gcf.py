@@ -115,6 +115,8 @@ SAMPLE_EVENT_FILE = {
     "audit_log": "audit_log_entry.json",
 }
 SENDGRID_SECRET = "SENDGRID_API_KEY=sendgrid-api-key:latest"
+# The pipeline's BigQuery dataset (BIGQUERY_TABLE is <dataset>.records).
+PIPELINE_DATASET = "pipeline"
 GITHUB_IF = {
     "branch": "github.event_name == 'push' && github.ref == format('refs/heads/{0}', github.event.repository.default_branch)",
     "tag": "github.event_name == 'push' && startsWith(github.ref, 'refs/tags/v')",
@@ -151,6 +153,10 @@ def manifest(a: Mapping[str, Any]) -> list[list[Any]]:
     settings that are its own (every other setting is the repo-wide answer)."""
     if a["preset"] == "pipeline":
         records, summaries = a["records_topic"], a["summary_topic"]
+
+        def identity(name: str) -> str:
+            return rules.function_account(a["function_name"], a["gcp_project_id"], name)
+
         return [
             [
                 "validate-and-parse",
@@ -162,6 +168,7 @@ def manifest(a: Mapping[str, Any]) -> list[list[Any]]:
                     "trigger_location": a["trigger_location"],
                     "retry_on_failure": True,
                     "publishes": {"RECORDS_TOPIC": records},
+                    "service_account": identity("validate-and-parse"),
                 },
             ],
             [
@@ -173,7 +180,8 @@ def manifest(a: Mapping[str, Any]) -> list[list[Any]]:
                     "dead_letter_topic": f"{records}-dead-letter",
                     "max_delivery_attempts": 5,
                     "publishes": {"SUMMARY_TOPIC": summaries},
-                    "roles": ["roles/bigquery.dataEditor"],
+                    "roles": [{"role": "roles/bigquery.dataEditor", "dataset": PIPELINE_DATASET}],
+                    "service_account": identity("enrich-records"),
                 },
             ],
             [
@@ -185,7 +193,10 @@ def manifest(a: Mapping[str, Any]) -> list[list[Any]]:
                     "dead_letter_topic": f"{summaries}-dead-letter",
                     "max_delivery_attempts": 5,
                     "secrets": [*a["secrets"], SENDGRID_SECRET],
-                    "roles": ["roles/storage.objectUser"],
+                    "roles": [
+                        {"role": "roles/storage.objectUser", "bucket": rules.state_bucket(a)}
+                    ],
+                    "service_account": identity("notify-stakeholders"),
                 },
             ],
         ]
@@ -250,9 +261,11 @@ def derived(a: Mapping[str, Any]) -> dict[str, Any]:
             if pipeline
             else {"http": ["greet_get.json"], "pubsub": ["json_message.json"]}.get(kind, [])
         ),
-        "deployer_service_account": rules.service_account(
-            a["function_name"], a["gcp_project_id"], "deployer"
-        ),
+        "deployers": {
+            e: rules.deployer(a["function_name"], a["gcp_project_id"], e) for e in environments
+        },
+        "pipeline_dataset": PIPELINE_DATASET,
+        "state_bucket": rules.state_bucket(a) if pipeline else "",
         "manifest": functions,
         "secret_names": list(dict.fromkeys(entry.partition("=")[0] for entry in secrets)),
         "trigger_types": ["storage", "pubsub"] if pipeline else [kind],

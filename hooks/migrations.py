@@ -44,13 +44,58 @@ def rename_answer(text: str, old: str, new: str) -> str:
     return key_pattern(old).sub(f"{new}:", text, count=1)
 
 
+# The escapes of a YAML double-quoted scalar (YAML 1.1, as PyYAML and so Copier read them).
+ESCAPES = {
+    "0": "\0",
+    "a": "\a",
+    "b": "\b",
+    "t": "\t",
+    "\t": "\t",
+    "n": "\n",
+    "v": "\v",
+    "f": "\f",
+    "r": "\r",
+    "e": "\x1b",
+    " ": " ",
+    '"': '"',
+    "/": "/",
+    "\\": "\\",
+    "N": "\x85",
+    "_": "\xa0",
+    "L": "\u2028",
+    "P": "\u2029",
+}
+
+
+def yaml_string(value: str) -> str:
+    """`value` as a YAML double-quoted scalar that reads back as that very string, whatever it
+    looks like (`yes`, `1.0`, `null`, `#`, quotes). JSON's escapes, but a character beyond
+    U+FFFF as \\UXXXXXXXX: YAML reads JSON's surrogate pair as two characters."""
+    escaped = (f"\\U{ord(c):08x}" if ord(c) > 0xFFFF else json.dumps(c)[1:-1] for c in value)
+    return '"' + "".join(escaped) + '"'
+
+
+def read_scalar(text: str) -> str:
+    """A one-line YAML scalar as the string it reads as: plain, 'single-' or "double-quoted"."""
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        return text[1:-1].replace("''", "'")
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return re.sub(
+            r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)",
+            lambda m: chr(int(m[1][1:], 16)) if len(m[1]) > 1 else ESCAPES.get(m[1], m[1]),
+            text[1:-1],
+        )
+    return text
+
+
 def replace_value(text: str, key: str, old: str, new: str) -> str:
-    """Give `key` the value `new` when its value is `old` (a scalar, as YAML or JSON)."""
+    """Give `key` the value `new` when its value is `old` (a one-line scalar, plain or quoted);
+    `new` is written quoted, so that it stays a string."""
     line = re.compile(rf"^({re.escape(key)}:[ \t]*)(.*?)[ \t]*$", re.M)
     match = line.search(text)
-    if not match or match[2].strip("'\"") != old:
+    if not match or read_scalar(match[2]) != old:
         return text
-    return text[: match.start(2)] + json.dumps(new) + text[match.end(2) :]
+    return text[: match.start(2)] + yaml_string(new) + text[match.end(2) :]
 
 
 def keep_edited_tooling(root: Path) -> list[str]:
@@ -142,7 +187,7 @@ def main(argv: list[str]) -> int:
     if not args.answers_file.is_file():
         print(f"migrations: no answers file at {args.answers_file}", file=sys.stderr)
         return 1
-    text = args.answers_file.read_text()
+    text = args.answers_file.read_text(encoding="utf-8")
     if args.command == "rename-answer":
         changed = rename_answer(text, args.old, args.new)
         what = f"renamed answer {args.old} to {args.new}"
@@ -150,7 +195,7 @@ def main(argv: list[str]) -> int:
         changed = replace_value(text, args.key, args.old, args.new)
         what = f"changed answer {args.key} from {args.old} to {args.new}"
     if changed != text:
-        args.answers_file.write_text(changed)
+        args.answers_file.write_text(changed, encoding="utf-8")
         print(f"migrations: {what}")
     return 0
 

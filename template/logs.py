@@ -47,11 +47,11 @@ def trace_fields(headers: Any, project: str | None) -> dict[str, Any]:
         trace_id, _, rest = context.partition("/")
         span_id, _, options = rest.partition(";")
         if trace_id:
-            fields: dict[str, Any] = {TRACE: f"projects/{project}/traces/{trace_id}"}
-            if span_id:
-                fields[SPAN_ID] = span_id
-            fields[TRACE_SAMPLED] = options == "o=1"
-            return fields
+            fields = {
+                TRACE: f"projects/{project}/traces/{trace_id}",
+                TRACE_SAMPLED: options == "o=1",
+            }
+            return fields | ({SPAN_ID: span_id} if span_id else {})
     return {}
 
 

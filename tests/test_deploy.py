@@ -90,6 +90,15 @@ DEPLOY_VARIANTS: dict[str, dict[str, Any]] = {
     },
 }
 
+# The variants each test applies to: one function (the pipeline's functions have settings of
+# their own: test_pipeline_deploy), and those whose CI is GitHub Actions (workflow files).
+SINGLE_VARIANTS = [n for n, a in DEPLOY_VARIANTS.items() if a.get("preset", "single") == "single"]
+GITHUB_VARIANTS = [
+    n
+    for n, a in DEPLOY_VARIANTS.items()
+    if a.get("ci_provider", "github_actions") == "github_actions"
+]
+
 YAMLLINT = (
     "{extends: default, rules: {document-start: disable, line-length: {max: 160}, truthy: {check-keys: false},"
     " indentation: {indent-sequences: consistent}}}"
@@ -139,10 +148,9 @@ def test_dry_run_prints_commands_the_platform_accepts(variant) -> None:
     assert parse_errors(printed, path) == []
 
 
+@pytest.mark.parametrize("variant", SINGLE_VARIANTS, indirect=True)
 def test_dry_run_carries_every_answer(variant) -> None:
     _name, answers, path = variant
-    if answers.get("preset") == "pipeline":
-        pytest.skip("the pipeline's functions have settings of their own (test_pipeline_deploy)")
     trigger = answers.get("trigger_type", "http")
     for environment in environments_of(answers):
         lines = dry_run(path, environment)
@@ -394,11 +402,11 @@ def test_ci_files_pass_check_jsonschema(variant) -> None:
             )
 
 
+@pytest.mark.parametrize("variant", GITHUB_VARIANTS, indirect=True)
 def test_workflows_have_no_zizmor_findings_and_pinned_actions(variant) -> None:
     _, _, path = variant
     workflows = ci_files(path)["vendor.github-workflows"]
-    if not workflows:
-        pytest.skip("no GitHub workflows for this provider")
+    assert workflows
     audited = [*workflows, *ci_files(path)["vendor.dependabot"]]
     output = check(
         [str(BIN / "zizmor"), "--offline", "--persona=pedantic", *map(str, audited)], path
@@ -416,11 +424,11 @@ def test_workflows_have_no_zizmor_findings_and_pinned_actions(variant) -> None:
             )
 
 
+@pytest.mark.parametrize("variant", GITHUB_VARIANTS, indirect=True)
 def test_workflows_pass_actionlint(variant, tmp_path: Path) -> None:
     _, _, path = variant
     workflows = ci_files(path)["vendor.github-workflows"]
-    if not workflows:
-        pytest.skip("no GitHub workflows for this provider")
+    assert workflows
     # One run over the workflows and a copy with a mistake in an expression, which it finds.
     broken = tmp_path / workflows[0].name
     text = workflows[0].read_text()

@@ -90,8 +90,8 @@ def test_each_identity_gets_what_it_needs(repo: Path, variant: str) -> None:
     ]
     assert created, lines
     deployer = "serviceAccount:my-function-deployer@my-project-id.iam.gserviceaccount.com"
-    trigger = "serviceAccount:my-function-trigger@my-project-id.iam.gserviceaccount.com"
-    runtime = "serviceAccount:my-function-sa@my-project-id.iam.gserviceaccount.com"
+    trigger = "serviceAccount:my-function-86e4-trg@my-project-id.iam.gserviceaccount.com"
+    runtime = "serviceAccount:my-function-86e4-sa@my-project-id.iam.gserviceaccount.com"
     project_roles = {(m, r) for kind, _, _, m, r in grants if kind == "projects"}
     assert (trigger, "roles/eventarc.eventReceiver") in project_roles
     assert (trigger, "roles/run.invoker") in project_roles

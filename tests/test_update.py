@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import IGNORED, MAKE, ROOT, check, load_module, run
 
@@ -333,6 +335,68 @@ def test_replace_value_changes_only_the_old_value(migrations) -> None:
     assert yaml.safe_load(changed)["storage_event"] == "finalized"
     assert migrations.replace_value(changed, "storage_event", "finalize", "finalized") == changed
     assert migrations.replace_value(ANSWERS, "team", "finance", "x") == ANSWERS
+
+
+# Values that YAML reads as something else than the string when written bare: booleans,
+# numbers, null, dates, flow collections, comments, keys, quotes, blanks and escapes.
+TRICKY_VALUES = [
+    "yes",
+    "No",
+    "on",
+    "1.0",
+    "0755",
+    "1e3",
+    "null",
+    "~",
+    "",
+    "2024-01-01",
+    "[a, b]",
+    "{a: 1}",
+    "#not a comment",
+    "a # b",
+    "key: value",
+    "'single'",
+    '"double"',
+    "back\\slash",
+    " padded ",
+    "tab\tand\nnewline",
+    "caf\u00e9",
+    "\U0001f600 non-BMP",
+    "- item",
+    "*alias",
+    "!tag",
+]
+
+
+@pytest.mark.parametrize("value", TRICKY_VALUES)
+def test_replace_value_writes_a_string_that_reads_back_as_itself(migrations, value: str) -> None:
+    """The new value is a string whatever it looks like: `yes` stays "yes", not true."""
+    changed = migrations.replace_value(ANSWERS, "storage_event", "finalize", value)
+    answers = yaml.safe_load(changed)
+    assert answers["storage_event"] == value
+    assert type(answers["storage_event"]) is str
+    assert answers == {**yaml.safe_load(ANSWERS), "storage_event": value}
+    # And it is found again as the old value of a later replacement.
+    again = migrations.replace_value(changed, "storage_event", value, "finalized")
+    assert yaml.safe_load(again)["storage_event"] == "finalized"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.text())
+def test_any_replaced_value_reads_back_as_itself(migrations, value: str) -> None:
+    changed = migrations.replace_value(ANSWERS, "team", "payments", value)
+    assert yaml.safe_load(changed) == {**yaml.safe_load(ANSWERS), "team": value}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.text())
+def test_a_value_as_copier_writes_it_is_found(migrations, value: str) -> None:
+    """The old value is compared as YAML reads it, however Copier's YAML writer quoted it."""
+    written = yaml.dump({"team": value}, allow_unicode=True, default_flow_style=False)
+    if len(written.splitlines()) > 1:  # a value over several lines is left alone
+        assert migrations.replace_value(written, "team", value, "x") == written
+        return
+    assert yaml.safe_load(migrations.replace_value(written, "team", value, "x")) == {"team": "x"}
 
 
 def test_the_command_line_edits_the_answers_file(tmp_path: Path) -> None:

@@ -142,9 +142,18 @@ def test_setup_dry_run_prints_the_commands(
 ) -> None:
     assert cli.main(["setup", "dev", "--dry-run"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("gcloud services enable cloudfunctions.googleapis.com ")
+    # First what is looked at before anything changes: this repo's deployer and provider.
+    assert out[0].startswith(
+        "if found=$(gcloud iam service-accounts describe my-function-86e4-dep-dev@"
+    )
+    assert out[1].startswith(
+        "if found=$(gcloud iam workload-identity-pools providers describe my-function-86e4 "
+    )
+    assert out[2].startswith("gcloud services enable cloudfunctions.googleapis.com ")
     assert any(
-        line.startswith("gcloud iam workload-identity-pools providers create-oidc") for line in out
+        "then gcloud iam workload-identity-pools providers update-oidc" in line
+        and "else gcloud iam workload-identity-pools providers create-oidc" in line
+        for line in out
     )
 
 

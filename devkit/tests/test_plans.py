@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 
 Command = tuple[str, ...]
 
-SA = "my-function-sa@my-project-id.iam.gserviceaccount.com"
-TRIGGER_SA = "my-function-trigger@my-project-id.iam.gserviceaccount.com"
-DEPLOYER = "my-function-deployer@my-project-id.iam.gserviceaccount.com"
+SA = "my-function-86e4-sa@my-project-id.iam.gserviceaccount.com"
+TRIGGER_SA = "my-function-86e4-trg@my-project-id.iam.gserviceaccount.com"
+DEPLOYER = "my-function-86e4-dep-dev@my-project-id.iam.gserviceaccount.com"
 PUBSUB_AGENT = "serviceAccount:service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com"
 DEAD_LETTER = {
     "trigger_type": "pubsub",
@@ -39,7 +39,7 @@ DATABASE = {
     "cloudsql_instance": "my-project-id:us-central1:orders-db",
     "database_name": "app",
     "database_auth": "iam",
-    "database_user": "my-function-sa@my-project-id.iam",
+    "database_user": "my-function-86e4-sa@my-project-id.iam",
     "database_ip": "public",
     "max_connections": 100,
     "max_instances": 1,
@@ -316,7 +316,7 @@ def test_the_env_file_of_a_function_with_a_database(repo: Repo) -> None:
     assert {k: v for k, v in variables.items() if k.startswith(("DB_", "INSTANCE"))} == {
         "INSTANCE_CONNECTION_NAME": "my-project-id:us-central1:orders-db",
         "DB_NAME": "app_dev",
-        "DB_USER": "my-function-sa@my-project-id.iam",
+        "DB_USER": "my-function-86e4-sa@my-project-id.iam",
         "DB_IAM_AUTH": "true",
         "DB_IP_TYPE": "public",
     }
@@ -338,22 +338,11 @@ def test_a_push_subscription_retries_then_dead_letters(repo: Repo) -> None:
         "--min-retry-delay=10s",
         "--max-retry-delay=600s",
     )
-    (subscription,) = [
-        s
-        for s in plan.steps
-        if s.command[1:4] == ("pubsub", "subscriptions", "create") and s.command[4] == "worker-dev"
-    ]
     where = "--project=my-project-dev"
-    assert subscription.command == (
-        "gcloud",
-        "pubsub",
-        "subscriptions",
-        "create",
-        "worker-dev",
-        where,
-        "--topic=jobs-dev",
-        *delivery,
-    )
+    subscription = plan.steps[-1]
+    # The deploy updates the subscription setup made, and stops when it is missing or has
+    # another topic: it never creates one, nor grants anything on it.
+    assert subscription.command == ()
     assert subscription.exists == (
         "gcloud",
         "pubsub",
@@ -361,7 +350,9 @@ def test_a_push_subscription_retries_then_dead_letters(repo: Repo) -> None:
         "describe",
         "worker-dev",
         where,
+        "--format=value(topic)",
     )
+    assert subscription.expect == "projects/my-project-dev/topics/jobs-dev"
     assert subscription.update == (
         "gcloud",
         "pubsub",
@@ -371,34 +362,55 @@ def test_a_push_subscription_retries_then_dead_letters(repo: Repo) -> None:
         where,
         *delivery,
     )
-    # The Pub/Sub service agent publishes to the dead-letter topic and acknowledges what it
-    # moves there: on those two resources, never on the project.
-    assert grants(plan) == [
+    assert "make setup ENV=dev" in subscription.missing
+    assert "projects/my-project-dev/topics/jobs-dev" in subscription.conflict
+    assert grants(plan) == []
+    assert [s.exists[1:5] if not s.command else s.command[1:5] for s in plan.steps] == [
+        ("pubsub", "topics", "describe", "jobs-dev"),
+        ("functions", "deploy", "worker-dev", "--project=my-project-dev"),
+        ("functions", "add-invoker-policy-binding", "worker-dev", "--project=my-project-dev"),
+        ("pubsub", "subscriptions", "describe", "worker-dev"),
+    ]
+    # Setup creates it (with its topic) or updates it, and grants on it alone.
+    made = setup_plan(repo({"worker": DEAD_LETTER}))
+    (created,) = [
+        s
+        for s in made.steps
+        if s.command[1:5] == ("pubsub", "subscriptions", "create", "worker-dev")
+    ]
+    assert created.command == (
+        "gcloud",
+        "pubsub",
+        "subscriptions",
+        "create",
+        "worker-dev",
+        where,
+        "--topic=jobs-dev",
+        *delivery,
+    )
+    assert created.update == subscription.update
+    assert created.expect == subscription.expect
+    assert {g for g in grants(made) if g[1] in ("worker-dev", "jobs-dead-dev")} == {
         ("pubsub topics", "jobs-dead-dev", PUBSUB_AGENT, "roles/pubsub.publisher"),
         ("pubsub subscriptions", "worker-dev", PUBSUB_AGENT, "roles/pubsub.subscriber"),
-    ]
-    # The topics first, the dead-letter topic with a subscription of its own, then the
-    # function, then its subscription and the grants.
-    assert [c[1:5] for c in commands(plan)] == [
-        ("pubsub", "topics", "create", "jobs-dev"),
-        ("pubsub", "topics", "create", "jobs-dead-dev"),
-        ("pubsub", "subscriptions", "create", "jobs-dead-dev"),
-        ("functions", "deploy", "worker-dev", "--project=my-project-dev"),
-        ("pubsub", "subscriptions", "create", "worker-dev"),
-        ("pubsub", "topics", "add-iam-policy-binding", "jobs-dead-dev"),
-        ("pubsub", "subscriptions", "add-iam-policy-binding", "worker-dev"),
-    ]
-    assert "--topic=jobs-dead-dev" in commands(plan)[2]
+        ("pubsub subscriptions", "worker-dev", f"serviceAccount:{DEPLOYER}", "roles/pubsub.editor"),
+    }
+    dead = next(
+        s
+        for s in made.steps
+        if s.command[1:5] == ("pubsub", "subscriptions", "create", "jobs-dead-dev")
+    )
+    assert "--topic=jobs-dead-dev" in dead.command
 
 
 @pytest.mark.parametrize(("timeout", "deadline"), [(5, 10), (60, 60), (540, 540)])
 def test_the_ack_deadline_follows_the_timeout(repo: Repo, timeout: int, deadline: int) -> None:
     plan = deploy_plan(repo({"worker": {**DEAD_LETTER, "timeout": timeout}}))
-    assert any(f"--ack-deadline={deadline}" in c for c in commands(plan))
+    assert f"--ack-deadline={deadline}" in plan.steps[-1].update
 
 
 def test_a_push_subscription_in_production_is_not_suffixed(repo: Repo) -> None:
-    plan = deploy_plan(repo({"worker": DEAD_LETTER}), "production")
+    plan = setup_plan(repo({"worker": DEAD_LETTER}), "production")
     subscription = next(
         c for c in commands(plan) if c[1:5] == ("pubsub", "subscriptions", "create", "worker")
     )
@@ -418,9 +430,10 @@ def test_the_scheduler_job(repo: Repo) -> None:
         "schedule_time_zone": "Europe/Paris",
     }
     plan = deploy_plan(repo({"tick": entry}))
-    assert [c[1:5] for c in commands(plan)] == [
-        ("pubsub", "topics", "create", "ticks-dev"),
+    assert [s.exists[1:5] if not s.command else s.command[1:5] for s in plan.steps] == [
+        ("pubsub", "topics", "describe", "ticks-dev"),
         ("functions", "deploy", "tick-dev", "--project=my-project-dev"),
+        ("functions", "add-invoker-policy-binding", "tick-dev", "--project=my-project-dev"),
         ("scheduler", "jobs", "create", "pubsub"),
     ]
     job = plan.steps[-1]
@@ -445,40 +458,15 @@ def test_the_scheduler_job(repo: Repo) -> None:
         "--project=my-project-dev",
         "--location=us-central1",
     )
+    # The dry run's line does both: update when the job exists, create when it does not.
     assert job.line() == (
-        "gcloud scheduler jobs create pubsub tick-dev --project=my-project-dev "
+        "if gcloud scheduler jobs describe tick-dev --project=my-project-dev "
+        "--location=us-central1 >/dev/null 2>&1; then gcloud scheduler jobs update pubsub "
+        "tick-dev --project=my-project-dev --location=us-central1 '--schedule=*/5 * * * *' "
+        '--time-zone=Europe/Paris --topic=ticks-dev \'--message-body={"job": "tick"}\' '
+        "--quiet; else gcloud scheduler jobs create pubsub tick-dev --project=my-project-dev "
         "--location=us-central1 '--schedule=*/5 * * * *' --time-zone=Europe/Paris "
-        '--topic=ticks-dev \'--message-body={"job": "tick"}\' --quiet'
-    )
-
-
-def test_topics_are_created_once_and_only_the_repos_own(repo: Repo) -> None:
-    root = repo(
-        {
-            "my-function": {"publishes": {"RECORDS_TOPIC": "records"}},
-            "second": {"publishes": {"RECORDS_TOPIC": "records", "OTHER": "other"}},
-            "listen": {"trigger_type": "pubsub", "pubsub_topic": "external"},
-        }
-    )
-    plan = deploy_plan(root)
-    created = [c[4] for c in commands(plan) if c[1:4] == ("pubsub", "topics", "create")]
-    assert created == ["records-dev", "other-dev"]
-    step = next(s for s in plan.steps if s.command[1:4] == ("pubsub", "topics", "create"))
-    assert step.command == (
-        "gcloud",
-        "pubsub",
-        "topics",
-        "create",
-        "records-dev",
-        "--project=my-project-dev",
-    )
-    assert step.exists == (
-        "gcloud",
-        "pubsub",
-        "topics",
-        "describe",
-        "records-dev",
-        "--project=my-project-dev",
+        '--topic=ticks-dev \'--message-body={"job": "tick"}\' --quiet; fi'
     )
 
 
@@ -496,41 +484,6 @@ def test_an_unknown_environment_stops_before_anything_is_written(repo: Repo) -> 
     with pytest.raises(ProjectError, match="unknown environment 'qa'"):
         deploy_plan(root, "qa")
     assert not (root / ".deploy").exists()
-
-
-def test_a_real_deploy_asks_gcloud_only_for_the_project_number_of_push_subscriptions(
-    repo: Repo, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    asked: list[list[str]] = []
-
-    def fake_run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        asked.append(list(command))
-        return subprocess.CompletedProcess(command, 0, stdout="123456789012\n", stderr="")
-
-    monkeypatch.setattr("gcf_devkit.cloud._steps.subprocess.run", fake_run)
-    http = deploy.plan(Project.load(repo()), "dev", None, dry_run=False)
-    assert asked == []
-    assert http.project_number == "PROJECT_NUMBER"
-    plan = deploy.plan(Project.load(repo({"worker": DEAD_LETTER})), "dev", None, dry_run=False)
-    assert asked == [
-        ["gcloud", "projects", "describe", "my-project-dev", "--format=value(projectNumber)"]
-    ]
-    agent = "serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com"
-    assert {member for _, _, member, _ in grants(plan)} == {agent}
-
-
-def test_a_dry_run_prints_one_shell_line_per_command(
-    repo: Repo, capsys: pytest.CaptureFixture[str]
-) -> None:
-    root = repo(
-        {"tick": {"trigger_type": "scheduler", "pubsub_topic": "ticks", "schedule": "0 * * * *"}}
-    )
-    plan = deploy_plan(root)
-    _steps.perform(plan.steps, "deploy", True, root)
-    lines = capsys.readouterr().out.splitlines()
-    assert lines == [step.line() for step in plan.steps]
-    assert lines[-1].startswith("gcloud scheduler jobs create pubsub tick-dev ")
-    assert "'--schedule=0 * * * *'" in lines[-1]
 
 
 # -- setup
@@ -674,7 +627,7 @@ def test_the_deployer_acts_as_each_functions_accounts_only(repo: Repo) -> None:
     assert [g[3] for g in grants(plan) if g[0] == "projects" and g[2] == deployer] == [
         "roles/cloudfunctions.developer",
         "roles/cloudscheduler.admin",
-        "roles/pubsub.admin",
+        f"projects/my-project-dev/roles/{setup.INVOKER_ADMIN}",
     ]
 
 
@@ -684,7 +637,14 @@ def test_the_deployer_acts_as_each_functions_accounts_only(repo: Repo) -> None:
         ({"my-function": {}}, ["roles/cloudfunctions.developer"]),
         (
             {"my-function": {"publishes": {"OUT": "records"}}},
-            ["roles/cloudfunctions.developer", "roles/pubsub.editor"],
+            ["roles/cloudfunctions.developer"],
+        ),
+        (
+            {"my-function": {"allow_unauthenticated": True}},
+            [
+                "roles/cloudfunctions.developer",
+                "projects/my-project-dev/roles/gcfTemplateInvokerAdmin",
+            ],
         ),
     ],
 )
@@ -702,6 +662,8 @@ def test_no_role_is_granted_project_wide_but_these(repo: Repo) -> None:
             "my-function": {"publishes": {"OUT": "records"}, "secrets": ["K=k:1"]},
             "worker": DEAD_LETTER,
             "up": {"trigger_type": "storage", "storage_bucket": "my-uploads"},
+            "doc": {"trigger_type": "firestore", "firestore_document": "users/{id}"},
+            "rows": {"roles": [{"role": "roles/bigquery.dataEditor", "dataset": "pipeline"}]},
         }
     )
     plan = setup_plan(root)
@@ -709,10 +671,22 @@ def test_no_role_is_granted_project_wide_but_these(repo: Repo) -> None:
     gcs_agent = "serviceAccount:service-PROJECT_NUMBER@gs-project-accounts.iam.gserviceaccount.com"
     assert on_project == {
         (f"serviceAccount:{TRIGGER_SA}", "roles/eventarc.eventReceiver"),
-        (f"serviceAccount:{TRIGGER_SA}", "roles/run.invoker"),
         (f"serviceAccount:{DEPLOYER}", "roles/cloudfunctions.developer"),
-        (f"serviceAccount:{DEPLOYER}", "roles/pubsub.admin"),
+        (f"serviceAccount:{DEPLOYER}", f"projects/my-project-dev/roles/{setup.INVOKER_ADMIN}"),
         (gcs_agent, "roles/pubsub.publisher"),
+        # Limited by a condition to one database and one dataset:
+        (f"serviceAccount:{SA}", "roles/datastore.user"),
+        (f"serviceAccount:{SA}", "roles/bigquery.dataEditor"),
+    }
+    assert conditions(plan) == {
+        ("roles/datastore.user", "only (default) (Firestore)"): (
+            'resource.name == "projects/my-project-dev/databases/(default)" || '
+            'resource.name.startsWith("projects/my-project-dev/databases/(default)/")'
+        ),
+        ("roles/bigquery.dataEditor", "only pipeline (BigQuery)"): (
+            'resource.name == "projects/my-project-dev/datasets/pipeline" || '
+            'resource.name.startsWith("projects/my-project-dev/datasets/pipeline/")'
+        ),
     }
     assert ("pubsub topics", "jobs-dead-dev", PUBSUB_AGENT, "roles/pubsub.publisher") in grants(
         plan
@@ -739,7 +713,7 @@ def test_no_role_is_granted_project_wide_but_these(repo: Repo) -> None:
 def test_an_http_repo_has_no_trigger_account(repo: Repo) -> None:
     plan = setup_plan(repo())
     created = [c[4] for c in commands(plan) if c[1:4] == ("iam", "service-accounts", "create")]
-    assert created == ["my-function-sa", "my-function-deployer"]
+    assert created == ["my-function-86e4-sa", "my-function-86e4-dep-dev"]
     assert plan.notes == []
     assert (
         "gcloud",
@@ -766,9 +740,9 @@ def test_the_accounts_are_created_once_and_google_managed_ones_never(repo: Repo)
     plan = setup_plan(root)
     created = [s for s in plan.steps if s.command[1:4] == ("iam", "service-accounts", "create")]
     assert [s.command[4:6] for s in created] == [
-        ("my-function-sa", "--project=my-project-id"),
-        ("my-function-trigger", "--project=my-project-id"),
-        ("my-function-deployer", "--project=my-project-id"),
+        ("my-function-86e4-sa", "--project=my-project-id"),
+        ("my-function-86e4-trg", "--project=my-project-id"),
+        ("my-function-86e4-dep-dev", "--project=my-project-id"),
     ]
     assert created[0].exists == (
         "gcloud",
@@ -781,57 +755,10 @@ def test_the_accounts_are_created_once_and_google_managed_ones_never(repo: Repo)
     assert f"{compute} is managed by Google: not created" in plan.notes
 
 
-@pytest.mark.parametrize(
-    ("base", "provider"),
-    [
-        ("my-function", "my-function"),
-        ("abc", "abc-ci"),
-        ("abcd", "abcd"),
-        ("gcp-fn", "ci-gcp-fn"),
-        ("a" * 31 + "-b", "a" * 31),
-    ],
-)
-def test_the_identity_provider_id_is_one_google_takes(base: str, provider: str) -> None:
-    assert setup.provider_id(base) == provider
-
-
-def test_the_github_provider_takes_the_ci_environments_only(repo: Repo) -> None:
-    root = repo(answers={"environments": ["dev", "staging", "production"]})
-    plan = setup_plan(root)
-    provider = next(
-        s
-        for s in plan.steps
-        if s.command[1:5] == ("iam", "workload-identity-pools", "providers", "create-oidc")
-    )
-    condition = next(f for f in provider.command if f.startswith("--attribute-condition="))
-    assert condition == (
-        "--attribute-condition=assertion.repository=='acme/my-function' && "
-        "assertion.environment in ['dev', 'production']"
-    )
-    assert provider.command[5:9] == (
-        "my-function",
-        "--project=my-project-dev",
-        "--location=global",
-        "--workload-identity-pool=github",
-    )
-    assert "--issuer-uri=https://token.actions.githubusercontent.com" in provider.command
-    assert provider.update[1:5] == ("iam", "workload-identity-pools", "providers", "update-oidc")
-    assert condition in provider.update
-    member = (
-        "principalSet://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/"
-        "workloadIdentityPools/github/attribute.repository/acme/my-function"
-    )
-    assert ("iam service-accounts", DEPLOYER, member, "roles/iam.workloadIdentityUser") in grants(
-        plan
-    )
-    assert plan.ci_values() == [
-        "WORKLOAD_IDENTITY_PROVIDER=projects/PROJECT_NUMBER/locations/global/"
-        "workloadIdentityPools/github/providers/my-function",
-        f"DEPLOYER_SERVICE_ACCOUNT={DEPLOYER}",
-    ]
-
-
-def test_the_gitlab_provider_takes_protected_refs_only(repo: Repo) -> None:
+def test_the_gitlab_provider_takes_protected_refs_only(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REPOSITORY_ID", "42")
     root = repo(answers={"ci_provider": "gitlab_ci", "repository": "group/sub/my-function"})
     plan = setup_plan(root)
     provider = next(
@@ -842,9 +769,12 @@ def test_the_gitlab_provider_takes_protected_refs_only(repo: Repo) -> None:
     assert "--workload-identity-pool=gitlab" in provider.command
     assert "--issuer-uri=https://gitlab.com" in provider.command
     assert (
-        "--attribute-condition=assertion.project_path=='group/sub/my-function' && "
-        "assertion.ref_protected=='true'"
+        '--attribute-condition=assertion.project_id=="42" && assertion.ref_protected=="true" && '
+        '((assertion.environment=="dev") || '
+        '(assertion.environment=="production" && assertion.ref_type=="tag"))'
     ) in provider.command
+    member = next(g[2] for g in grants(plan) if g[3] == "roles/iam.workloadIdentityUser")
+    assert member.endswith("/attribute.deploy/42/dev")
 
 
 def test_an_existing_pool_is_found(repo: Repo) -> None:
@@ -860,23 +790,11 @@ def test_without_a_ci_identity_provider(repo: Repo, provider: str) -> None:
     plan = setup_plan(repo(answers={"ci_provider": provider}))
     assert not [c for c in commands(plan) if "workload-identity-pools" in c]
     assert plan.ci_values() == []
-    build = (
-        "projects",
-        "my-project-dev",
-        f"serviceAccount:{DEPLOYER}",
-        "roles/cloudbuild.builds.builder",
-    )
-    assert (build in grants(plan)) is (provider == "cloud_build")
-
-
-def test_a_firestore_function_uses_firestore_as_itself(repo: Repo) -> None:
-    plan = setup_plan(
-        repo({"doc": {"trigger_type": "firestore", "firestore_document": "users/{id}"}})
-    )
-    member = f"serviceAccount:{SA}"
-    assert [g for g in grants(plan) if g[2] == member] == [
-        ("projects", "my-project-dev", member, "roles/datastore.user")
-    ]
+    build = {
+        ("projects", "my-project-dev", f"serviceAccount:{DEPLOYER}", role)
+        for role in ("roles/cloudbuild.builds.builder", "roles/logging.logWriter")
+    }
+    assert (build <= set(grants(plan))) is (provider == "cloud_build")
 
 
 def test_a_bucket_is_created_where_its_events_come_from(repo: Repo) -> None:
@@ -895,7 +813,7 @@ def test_the_database_identity(repo: Repo) -> None:
     ]
     user = next(s for s in plan.steps if s.command[1:4] == ("sql", "users", "create"))
     assert user.command[4:] == (
-        "my-function-sa@my-project-id.iam",
+        "my-function-86e4-sa@my-project-id.iam",
         "--instance=orders-db",
         "--type=cloud_iam_service_account",
         "--project=my-project-id",
@@ -1008,3 +926,271 @@ def test_an_environment_with_its_own_database_instance_is_not_warned(repo: Repo)
     own = {"INSTANCE_CONNECTION_NAME": "my-project-id:us-central1:dev-db"}
     root = repo(answers={**DATABASE, "max_instances": 10}, env={"dev": own})
     assert cost_warnings(Project.load(root)) == []
+
+
+def test_topics_are_setups_and_the_deploy_requires_them(repo: Repo) -> None:
+    root = repo(
+        {
+            "my-function": {"publishes": {"RECORDS_TOPIC": "records"}},
+            "second": {"publishes": {"RECORDS_TOPIC": "records", "OTHER": "other"}},
+            "listen": {"trigger_type": "pubsub", "pubsub_topic": "external"},
+        }
+    )
+    plan = deploy_plan(root)
+    assert not [c for c in commands(plan) if c[1:4] == ("pubsub", "topics", "create")]
+    required = [s for s in plan.steps if not s.command]
+    assert [s.exists[4] for s in required] == ["records-dev", "other-dev", "external"]
+    assert required[0].exists == (
+        "gcloud",
+        "pubsub",
+        "topics",
+        "describe",
+        "records-dev",
+        "--project=my-project-dev",
+    )
+    assert required[0].missing.startswith("topic records-dev is missing: run `make setup ENV=dev`")
+    made = setup_plan(root)
+    created = [c[4] for c in commands(made) if c[1:4] == ("pubsub", "topics", "create")]
+    assert created == ["records-dev", "other-dev", "external"]
+
+
+def test_a_deploy_looks_at_nothing_but_gcloud_for_the_project_number_never(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[list[str]] = []
+
+    def fake_run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        asked.append(list(command))
+        return subprocess.CompletedProcess(command, 0, stdout="123456789012\n", stderr="")
+
+    monkeypatch.setattr("gcf_devkit.cloud._steps.subprocess.run", fake_run)
+    deploy.plan(Project.load(repo({"worker": DEAD_LETTER})), "dev", None, dry_run=False)
+    assert asked == []
+
+
+def test_a_dry_run_prints_one_shell_line_per_step_checks_first(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = repo(
+        {"tick": {"trigger_type": "scheduler", "pubsub_topic": "ticks", "schedule": "0 * * * *"}}
+    )
+    plan = deploy_plan(root)
+    _steps.perform(plan.steps, "deploy", True, root)
+    lines = capsys.readouterr().out.splitlines()
+    checks = [s.check_line() for s in plan.steps if s.checked]
+    assert lines == checks + [s.line() for s in plan.steps if s.line()]
+    assert lines[0] == (
+        "gcloud pubsub topics describe ticks-dev --project=my-project-dev >/dev/null 2>&1 || "
+        '{ echo "topic ticks-dev is missing: run \\`make setup ENV=dev\\` first (it makes what '
+        'functions.yaml names)" >&2; exit 1; }'
+    )
+    assert lines[-1].startswith("if gcloud scheduler jobs describe tick-dev ")
+    assert "'--schedule=0 * * * *'" in lines[-1]
+
+
+def test_the_invoker_admin_role_holds_four_permissions(repo: Repo) -> None:
+    plan = setup_plan(repo({"worker": DEAD_LETTER}))
+    (role,) = [s for s in plan.steps if s.command[1:4] == ("iam", "roles", "create")]
+    assert (
+        "--permissions=cloudfunctions.functions.getIamPolicy,cloudfunctions.functions.setIamPolicy,"
+        "run.services.getIamPolicy,run.services.setIamPolicy"
+    ) in role.command
+    assert role.update[1:5] == ("iam", "roles", "update", setup.INVOKER_ADMIN)
+
+
+def conditions(plan: _steps.Plan) -> dict[tuple[str, str], str]:
+    """The conditions of project grants: (role, title) -> expression."""
+    found = {}
+    for command in commands(plan):
+        flag = next((f for f in command if f.startswith("--condition=expression=")), "")
+        if flag:
+            expression, _, title = flag.removeprefix("--condition=expression=").rpartition(
+                ",title="
+            )
+            role = next(f for f in command if f.startswith("--role=")).removeprefix("--role=")
+            found[(role, title)] = expression
+    return found
+
+
+def test_scoped_roles_are_granted_on_their_resource_which_setup_creates(repo: Repo) -> None:
+    roles = [
+        {"role": "roles/storage.objectUser", "bucket": "state-bucket"},
+        {"role": "roles/pubsub.subscriber", "topic": "records"},
+        {"role": "roles/secretmanager.secretAccessor", "secret": "shared-key"},
+        {"role": "roles/bigquery.dataEditor", "dataset": "pipeline"},
+    ]
+    root = repo({"my-function": {"roles": roles, "publishes": {"OUT": "records"}}})
+    plan = setup_plan(root)
+    member = f"serviceAccount:{SA}"
+    assert [g for g in grants(plan) if g[2] == member] == [
+        ("pubsub topics", "records-dev", member, "roles/pubsub.publisher"),
+        ("storage buckets", "gs://state-bucket", member, "roles/storage.objectUser"),
+        ("pubsub topics", "records-dev", member, "roles/pubsub.subscriber"),
+        ("secrets", "shared-key", member, "roles/secretmanager.secretAccessor"),
+        ("projects", "my-project-dev", member, "roles/bigquery.dataEditor"),
+    ]
+    buckets = [c[4] for c in commands(plan) if c[1:4] == ("storage", "buckets", "create")]
+    assert buckets == ["gs://state-bucket"]
+    (dataset,) = [s for s in plan.steps if s.command[:1] == ("bq",)]
+    assert dataset.command == (
+        "bq",
+        "--project_id=my-project-dev",
+        "--location=us-central1",
+        "mk",
+        "--dataset",
+        "--description=gcf-template: acme/my-function, dev",
+        "my-project-dev:pipeline",
+    )
+    assert dataset.exists == (
+        "bq",
+        "--project_id=my-project-dev",
+        "show",
+        "--dataset",
+        "my-project-dev:pipeline",
+    )
+
+
+def test_the_dataset_is_made_where_bigquery_location_says(repo: Repo) -> None:
+    root = repo(
+        {"my-function": {"roles": [{"role": "roles/bigquery.dataUser", "dataset": "d"}]}},
+        env={"dev": {"BIGQUERY_LOCATION": "EU"}},
+    )
+    (dataset,) = [s for s in setup_plan(root).steps if s.command[:1] == ("bq",)]
+    assert "--location=EU" in dataset.command
+
+
+def test_each_environment_gets_its_own_deployer_marked_as_this_repos(repo: Repo) -> None:
+    root = repo(answers={"environments": ["dev", "staging", "production"]})
+    for environment, tag in (("dev", "dev"), ("staging", "stg"), ("production", "prd")):
+        plan = setup_plan(root, environment)
+        deployer = f"my-function-86e4-dep-{tag}@my-project-id.iam.gserviceaccount.com"
+        (step,) = [
+            s
+            for s in plan.steps
+            if s.command[1:5] == ("iam", "service-accounts", "create", deployer.partition("@")[0])
+        ]
+        owner = f"gcf-template: acme/my-function, {environment}"
+        assert f"--description={owner}" in step.command
+        assert step.exists[-1] == "--format=value(description)"
+        assert step.expect == owner
+        assert (
+            step.conflict == f"{deployer} exists and is not this repo's deployer for {environment}"
+        )
+        members = {
+            g[2] for g in grants(plan) if g[2].startswith("serviceAccount:my-function-86e4-dep")
+        }
+        assert members == {f"serviceAccount:{deployer}"}
+
+
+def test_the_github_provider_takes_each_ci_environments_jobs_for_its_own_deployer(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REPOSITORY_ID", "123456")
+    root = repo(answers={"environments": ["dev", "staging", "production"]})
+    plan = setup_plan(root)
+    provider = next(
+        s
+        for s in plan.steps
+        if s.command[1:5] == ("iam", "workload-identity-pools", "providers", "create-oidc")
+    )
+    condition = next(f for f in provider.command if f.startswith("--attribute-condition="))
+    assert condition == (
+        '--attribute-condition=assertion.repository_id=="123456" && '
+        '((assertion.environment=="dev") || '
+        '(assertion.environment=="production" && assertion.ref_type=="tag"))'
+    )
+    assert (
+        "--attribute-mapping=google.subject=assertion.sub,attribute.repository=assertion.repository,"
+        'attribute.deploy=assertion.repository_id+"/"+assertion.environment'
+    ) in provider.command
+    assert provider.command[5:9] == (
+        "my-function-86e4",
+        "--project=my-project-dev",
+        "--location=global",
+        "--workload-identity-pool=github",
+    )
+    assert "--issuer-uri=https://token.actions.githubusercontent.com" in provider.command
+    assert provider.update[1:5] == ("iam", "workload-identity-pools", "providers", "update-oidc")
+    assert condition in provider.update
+    assert provider.expect == "gcf-template: acme/my-function"
+    assert "--description=gcf-template: acme/my-function" in provider.command
+    pool = "principalSet://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/github"
+    assert [g for g in grants(plan) if g[3] == "roles/iam.workloadIdentityUser"] == [
+        (
+            "iam service-accounts",
+            DEPLOYER,
+            f"{pool}/attribute.deploy/123456/dev",
+            "roles/iam.workloadIdentityUser",
+        )
+    ]
+    production = setup_plan(root, "production")
+    deployer = "my-function-86e4-dep-prd@my-project-id.iam.gserviceaccount.com"
+    assert [g for g in grants(production) if g[3] == "roles/iam.workloadIdentityUser"] == [
+        (
+            "iam service-accounts",
+            deployer,
+            f"{pool}/attribute.deploy/123456/production",
+            "roles/iam.workloadIdentityUser",
+        )
+    ]
+    # Staging is deployed by hand: no CI job may act as its deployer.
+    staging = setup_plan(root, "staging")
+    assert not [g for g in grants(staging) if g[3] == "roles/iam.workloadIdentityUser"]
+    assert plan.ci_values() == [
+        "WORKLOAD_IDENTITY_PROVIDER=projects/PROJECT_NUMBER/locations/global/"
+        "workloadIdentityPools/github/providers/my-function-86e4",
+        f"DEPLOYER_SERVICE_ACCOUNT={DEPLOYER}",
+    ]
+
+
+def test_the_repository_id_is_looked_up_or_given(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REPOSITORY_ID", raising=False)
+    assert setup.repository_id("github_actions", "acme/x", dry_run=True) == "REPOSITORY_ID"
+    monkeypatch.setenv("REPOSITORY_ID", "12a")
+    with pytest.raises(
+        setup.CommandError, match="REPOSITORY_ID: must be the repository's numeric id"
+    ):
+        setup.repository_id("github_actions", "acme/x", dry_run=True)
+    monkeypatch.delenv("REPOSITORY_ID")
+    asked = []
+
+    class Answer:
+        def __enter__(self) -> Answer:
+            return self
+
+        def __exit__(self, *args: object) -> None:
+            return None
+
+        def read(self, *args: object) -> bytes:
+            return b'{"id": 987654}'
+
+    def fake_urlopen(request: Any, timeout: float) -> Answer:
+        asked.append((request.full_url, request.get_header("Private-token")))
+        return Answer()
+
+    monkeypatch.setattr("gcf_devkit.cloud.setup.urllib.request.urlopen", fake_urlopen)
+    monkeypatch.setenv("GITLAB_TOKEN", "t0ken")
+    assert setup.repository_id("gitlab_ci", "group/sub/x", dry_run=False) == "987654"
+    assert asked == [("https://gitlab.com/api/v4/projects/group%2Fsub%2Fx", "t0ken")]
+
+    def failing(request: Any, timeout: float) -> Answer:
+        raise OSError("HTTP Error 404: Not Found")
+
+    monkeypatch.setattr("gcf_devkit.cloud.setup.urllib.request.urlopen", failing)
+    with pytest.raises(
+        setup.CommandError, match=r"cannot look up the id of acme/x .*REPOSITORY_ID=<id>"
+    ):
+        setup.repository_id("github_actions", "acme/x", dry_run=False)
+
+
+def test_a_firestore_function_uses_its_database_as_itself(repo: Repo) -> None:
+    plan = setup_plan(
+        repo({"doc": {"trigger_type": "firestore", "firestore_document": "users/{id}"}})
+    )
+    member = f"serviceAccount:{SA}"
+    assert [g for g in grants(plan) if g[2] == member] == [
+        ("projects", "my-project-dev", member, "roles/datastore.user")
+    ]
+    assert list(conditions(plan)) == [("roles/datastore.user", "only (default) (Firestore)")]

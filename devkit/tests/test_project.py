@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from gcf_devkit import rules
 from gcf_devkit.project import (
     KEYS,
     Function,
@@ -30,8 +31,8 @@ if TYPE_CHECKING:
     from tests.conftest import Repo
 
 SA = "runner@my-project-id.iam.gserviceaccount.com"
-DEFAULT_SA = "my-function-sa@my-project-id.iam.gserviceaccount.com"
-DEFAULT_TRIGGER_SA = "my-function-trigger@my-project-id.iam.gserviceaccount.com"
+DEFAULT_SA = "my-function-86e4-sa@my-project-id.iam.gserviceaccount.com"
+DEFAULT_TRIGGER_SA = "my-function-86e4-trg@my-project-id.iam.gserviceaccount.com"
 # A pubsub repo's answers, on top of the http ones of conftest.py.
 PUBSUB_REPO = {
     "trigger_type": "pubsub",
@@ -340,7 +341,7 @@ def test_lists_and_maps_are_typed(repo: Repo) -> None:
     f = one_function(root)
     assert f.secrets == ("API_KEY=api-key:latest", "/etc/secrets/key=cert:1")
     assert f.secret_names == {"API_KEY", "/etc/secrets/key"}
-    assert f.roles == ("roles/bigquery.dataEditor",)
+    assert f.roles == (rules.Grant("roles/bigquery.dataEditor"),)
     assert f.publishes == {"OUT_TOPIC": "results"}
 
 
@@ -841,7 +842,9 @@ def test_names_and_environments(repo: Repo) -> None:
     assert project.function_name == "my-function"
     assert project.runtime == "python313"
     assert project.ci_provider == "github_actions"
-    assert project.deployer == "my-function-deployer@my-project-id.iam.gserviceaccount.com"
+    assert project.deployer("production") == (
+        "my-function-86e4-dep-prd@my-project-id.iam.gserviceaccount.com"
+    )
     assert set(project.by_entry_point()) == {"my_function", "enrich", "listen", "tick"}
     assert [f.name for f in project.select(None)] == ["my-function", "enrich", "listen", "tick"]
     assert [f.name for f in project.select("listen")] == ["listen"]

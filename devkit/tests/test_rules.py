@@ -9,6 +9,8 @@ matcher and the values derived from the answers.
 
 from __future__ import annotations
 
+import re
+
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -352,6 +354,47 @@ CASES = [
     ok(r.roles_error, ["projects/my-project-id/roles/custom.role"]),
     ok(r.roles_error, "roles/pubsub.publisher"),
     *[bad(r.roles_error, [role], key="roles", value=role) for role in r.BASIC_ROLES],
+    *[bad(r.roles_error, [role], key="roles", value=role) for role in sorted(r.ESCALATION_ROLES)],
+    ok(r.roles_error, [{"role": "roles/bigquery.dataEditor", "dataset": "pipeline"}]),
+    ok(r.roles_error, [{"role": "roles/storage.objectUser", "bucket": "my-bucket.example"}]),
+    ok(r.roles_error, [{"role": "roles/pubsub.subscriber", "topic": "jobs"}]),
+    ok(r.roles_error, [{"role": "roles/secretmanager.secretAccessor", "secret": "api-key"}]),
+    bad(
+        r.roles_error,
+        [{"role": "roles/bigquery.dataEditor"}],
+        key="roles",
+        value={"role": "roles/bigquery.dataEditor"},
+    ),
+    bad(
+        r.roles_error,
+        [{"role": "roles/x.y", "table": "t"}],
+        key="roles",
+        value={"role": "roles/x.y", "table": "t"},
+    ),
+    bad(
+        r.roles_error,
+        [{"role": "roles/x.y", "bucket": "a", "topic": "b"}],
+        key="roles",
+        value={"role": "roles/x.y", "bucket": "a", "topic": "b"},
+    ),
+    bad(
+        r.roles_error,
+        [{"role": "roles/x.y", "bucket": "a b"}],
+        key="roles",
+        value={"role": "roles/x.y", "bucket": "a b"},
+    ),
+    bad(
+        r.roles_error,
+        [{"role": "roles/iam.serviceAccountUser", "bucket": "b"}],
+        key="roles",
+        value={"role": "roles/iam.serviceAccountUser", "bucket": "b"},
+    ),
+    bad(
+        r.roles_error,
+        [{"role": "roles/owner", "bucket": "b"}],
+        key="roles",
+        value={"role": "roles/owner", "bucket": "b"},
+    ),
     bad(r.roles_error, ["bigquery.dataEditor"], key="roles", value="bigquery.dataEditor"),
     bad(r.roles_error, ["roles/pubsub.publisher", 3], key="roles", value=3),
     ok(r.connector_error, "ab"),
@@ -419,6 +462,7 @@ CASES = [
     bad(r.time_zone_error, "Mars/Olympus", key="schedule_time_zone"),
     bad(r.time_zone_error, "europe/paris", key="schedule_time_zone"),
     bad(r.time_zone_error, "", key="schedule_time_zone"),
+    # -- how a function is written: sync (threads) or async (one event loop)
 ]
 
 
@@ -731,42 +775,67 @@ def test_the_calendar_of_the_cron_cases() -> None:
 # -- derived values
 
 
-@pytest.mark.parametrize(
-    ("function_name", "base"),
-    [
-        ("my-function", "my-function"),
-        ("abc", "abc"),
-        ("ab", "ab-fn"),
-        ("a", "a-fn"),
-        ("a" * 20, "a" * 20),
-        ("a" * 25, "a" * 20),
-        ("abcdefghijklmnopqrs-tuv", "abcdefghijklmnopqrs"),
-    ],
-)
-def test_account_id_base(function_name: str, base: str) -> None:
-    assert rules.account_id_base(function_name) == base
-    # Every account the repo makes is a valid id of 6-30 characters.
-    for role in ("sa", "trigger", "deployer"):
-        email = rules.service_account(function_name, "my-project-id", role)
-        assert rules.service_account_error(email, "service_account") == ""
+NAMES = ["my-function", "abc", "ab", "a", "a" * 20, "a" * 63, "abcdefghijklmnopqrs-tuv", "gcp-fn"]
+
+
+@pytest.mark.parametrize("function_name", NAMES)
+def test_every_account_and_provider_id_is_one_google_takes(function_name: str) -> None:
+    emails = [
+        rules.service_account(function_name, "my-project-id", "sa"),
+        rules.service_account(function_name, "my-project-id", "trg"),
+        *(rules.deployer(function_name, "my-project-id", e) for e in rules.ENVIRONMENTS),
+        rules.function_account(function_name, "my-project-id", "validate-and-parse"),
+        rules.function_account(function_name, "my-project-id", "x"),
+    ]
+    for email in emails:
+        assert rules.service_account_error(email, "service_account") == "", email
+    provider = rules.provider_id(function_name)
+    assert re.fullmatch(r"[a-z0-9-]{4,32}", provider), provider
+    assert not provider.startswith("gcp-") and not provider.endswith("-")
 
 
 @pytest.mark.parametrize(
     ("args", "email"),
     [
-        (("my-function", "my-project-id"), "my-function-sa@my-project-id.iam.gserviceaccount.com"),
         (
-            ("my-function", "my-project-id", "trigger"),
-            "my-function-trigger@my-project-id.iam.gserviceaccount.com",
+            ("my-function", "my-project-id"),
+            "my-function-86e4-sa@my-project-id.iam.gserviceaccount.com",
         ),
         (
-            ("ab", "other-project", "deployer"),
-            "ab-fn-deployer@other-project.iam.gserviceaccount.com",
+            ("my-function", "my-project-id", "trg"),
+            "my-function-86e4-trg@my-project-id.iam.gserviceaccount.com",
+        ),
+        (
+            ("orders-ingest-service-a", "p-123456"),
+            "orders-ingest-service-d3a0-sa@p-123456.iam.gserviceaccount.com",
         ),
     ],
 )
 def test_service_account(args: tuple[str, ...], email: str) -> None:
     assert rules.service_account(*args) == email
+
+
+def test_repos_whose_names_share_a_long_prefix_get_their_own_identities() -> None:
+    """Names are cut to fit 30 characters: the hash of the whole name keeps them apart."""
+    a, b = "orders-ingest-service-a", "orders-ingest-service-b"
+    assert rules.provider_id(a) != rules.provider_id(b)
+    for environment in rules.ENVIRONMENTS:
+        assert rules.deployer(a, "p-1234", environment) != rules.deployer(b, "p-1234", environment)
+    assert rules.service_account(a, "p-1234") != rules.service_account(b, "p-1234")
+
+
+def test_each_environment_has_its_own_deployer() -> None:
+    deployers = {rules.deployer("my-function", "p-1234", e) for e in rules.ENVIRONMENTS}
+    assert len(deployers) == len(rules.ENVIRONMENTS)
+    assert rules.deployer("my-function", "p-1234", "production") == (
+        "my-function-86e4-dep-prd@p-1234.iam.gserviceaccount.com"
+    )
+
+
+def test_each_function_of_a_repo_has_its_own_identity() -> None:
+    names = ["validate-and-parse", "validate-and-store", "enrich-records", "notify-stakeholders"]
+    emails = {rules.function_account("a" * 40, "p-1234", name) for name in names}
+    assert len(emails) == len(names)
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,6 @@
-"""The tests' fixtures (serve, handle, database_url) come from gcf-devkit's pytest plugin.
+"""Fixtures (serve, handle, database_url) come from gcf-devkit's pytest plugin; their types
+stay importable from here for older tests (new ones import them from gcf_devkit.testing)."""
 
-The types of those fixtures stay importable from here too, for tests written before the
-plugin; new tests import them from gcf_devkit.testing.
-"""
+from gcf_devkit.testing import FunctionServer, Handle, LogRecord, Serve
 
-from gcf_devkit.testing import FunctionServer as FunctionServer
-from gcf_devkit.testing import Handle as Handle
-from gcf_devkit.testing import LogRecord as LogRecord
-from gcf_devkit.testing import Serve as Serve
+__all__ = ["FunctionServer", "Handle", "LogRecord", "Serve"]

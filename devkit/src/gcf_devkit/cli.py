@@ -53,7 +53,7 @@ def command_check(args: argparse.Namespace) -> int:
             f"concurrency {f.concurrency}"
         )
     print(f"functions.yaml: {len(project.functions)} function(s) checked against main.py")
-    for warning in cost_warnings(project):
+    for warning in project.shared_identity_warnings() + cost_warnings(project):
         print(f"warning: {warning}", file=sys.stderr)
     return 0
 
@@ -92,7 +92,7 @@ def command_setup(args: argparse.Namespace) -> int:
     if not args.dry_run:
         require_gcloud()
     plan = setup.plan(project, args.environment, args.dry_run)
-    for warning in cost_warnings(project):
+    for warning in project.shared_identity_warnings() + cost_warnings(project):
         print(f"setup: {warning}", file=sys.stderr)
     perform(plan.steps, "setup", args.dry_run, project.root)
     if args.dry_run:

@@ -82,22 +82,15 @@ def test_no_trace_without_trace_headers_or_project(monkeypatch: pytest.MonkeyPat
 def test_setup_installs_one_handler_at_the_level_of_log_level(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Once, even after a reimport (`make dev` imports logs.py anew on each change)."""
     monkeypatch.setenv("LOG_LEVEL", "warning")
     logs.setup()
-    logs.setup()
-    root = logging.getLogger()
-    handlers = [h for h in root.handlers if isinstance(h.formatter, logs.JsonFormatter)]
-    assert len(handlers) == 1
-    assert root.level == logging.WARNING
-    logs.setup("INFO")
-
-
-def test_setup_after_a_reimport_still_installs_one_handler() -> None:
-    """`make dev` imports logs.py anew on each change; records must not print twice."""
     importlib.reload(logs)
     logs.setup()
-    names = [h.get_name() for h in logging.getLogger().handlers]
-    assert names.count(logs.HANDLER_NAME) == 1
+    root = logging.getLogger()
+    assert [h.get_name() for h in root.handlers].count(logs.HANDLER_NAME) == 1
+    assert root.level == logging.WARNING
+    logs.setup("INFO")
 
 
 def test_debug_is_for_this_repos_code_not_the_libraries(

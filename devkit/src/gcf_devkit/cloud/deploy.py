@@ -1,14 +1,17 @@
 """Deploy every function of functions.yaml to one environment, with what each one needs.
 
-For each function: the Pub/Sub topics it publishes to, its trigger (Eventarc, or a
-push subscription of the repo's own with retries and a dead-letter topic), the
-function itself and, for a scheduler function, its Cloud Scheduler job. Outside
-production a function is named <name>-<environment>, keeps no instance warm, and
-the repo's own topics are suffixed -<environment> too. The project is
-GOOGLE_CLOUD_PROJECT in env.<environment>.yaml. The functions are checked first:
-a setting the platform would refuse stops the deploy before anything runs.
-A dry run prints every command, one shell-quoted line each, and needs no gcloud; it
-shows the project number, which only gcloud knows, as PROJECT_NUMBER.
+For each function: the function itself, with its trigger (Eventarc, or a push
+subscription of the repo's own with retries and a dead-letter topic), the right of the
+identity that delivers its events to invoke it (that function only) and, for a scheduler
+function, its Cloud Scheduler job. The topics and push subscriptions are `gcf setup`'s:
+the deploy looks at them first and stops, before changing anything, when one is missing
+or a subscription's topic is not the one functions.yaml names (naming both). Outside
+production a function is named <name>-<environment>, keeps no instance warm, and the
+repo's own topics are suffixed -<environment> too. The project is GOOGLE_CLOUD_PROJECT in
+env.<environment>.yaml. The functions are checked first: a setting the platform would
+refuse stops the deploy before anything runs. A dry run prints every command as a line of
+shell that does what a real run does, and needs no gcloud; it shows the project number,
+which only gcloud knows, as PROJECT_NUMBER.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from gcf_devkit import rules
-from gcf_devkit.cloud._steps import SUBSCRIPTIONS, TOPICS, Plan, Step, gcloud, project_number
+from gcf_devkit.cloud._steps import SUBSCRIPTIONS, TOPICS, Plan, Step, gcloud
 from gcf_devkit.project import Function, Project
 
 
@@ -28,17 +31,43 @@ class Deployment(Plan):
 
     def function(self, function: Function, env_file: str) -> None:
         name = self.project.deployed_name(function, self.environment)
-        for topic in function.publishes.values():
-            self.create(TOPICS, self.topic(topic))
-        if function.trigger_type == "scheduler" or function.push_subscription:
-            self.create(TOPICS, self.topic(function.pubsub_topic))
-        if function.push_subscription:
-            self.dead_letter_topic(function)
+        topics = list(function.publishes.values())
+        if function.trigger_type in ("pubsub", "scheduler"):
+            topics.append(function.pubsub_topic)
+        for topic in topics:
+            self.require(TOPICS, self.topic(topic))
         self.add(Step(self.deploy_command(function, name, env_file)))
+        if not function.http:
+            self.add(Step(self.invoker(function, name)))
         if function.trigger_type == "scheduler":
             self.scheduler_job(function, name)
         if function.push_subscription:
-            self.push_subscription(function, name)
+            self.add(push_subscription(self, function, name, create=False))
+
+    def require(self, kind: tuple[str, ...], name: str) -> None:
+        """A resource `gcf setup` makes: the deploy stops, before anything, when it is missing."""
+        self.add(
+            Step(
+                (),
+                exists=gcloud(*kind, "describe", name, f"--project={self.cloud_project}"),
+                missing=f"{' '.join(kind[1:])[:-1]} {name} is missing: {self.setup_hint}",
+            )
+        )
+
+    @property
+    def setup_hint(self) -> str:
+        return f"run `make setup ENV={self.environment}` first (it makes what functions.yaml names)"
+
+    def invoker(self, f: Function, name: str) -> tuple[str, ...]:
+        """Let the identity that delivers the function's events invoke it, and nothing else."""
+        return gcloud(
+            "functions",
+            "add-invoker-policy-binding",
+            name,
+            f"--project={self.cloud_project}",
+            f"--region={f.region}",
+            f"--member=serviceAccount:{f.trigger_service_account}",
+        )
 
     def deploy_command(self, f: Function, name: str, env_file: str) -> tuple[str, ...]:
         production = self.environment == "production"
@@ -127,45 +156,45 @@ class Deployment(Plan):
             )
         )
 
-    def dead_letter_topic(self, f: Function) -> None:
-        """The dead-letter topic, with a subscription of its own so that nothing on it is lost."""
-        topic = self.topic(f.dead_letter_topic)
-        self.create(TOPICS, topic)
-        self.create(SUBSCRIPTIONS, topic, f"--topic={topic}")
 
-    def push_subscription(self, f: Function, name: str) -> None:
-        """Pub/Sub pushes each message to the function, retries with backoff, then dead-letters it.
+def push_subscription(plan: Plan, f: Function, name: str, create: bool) -> Step:
+    """Pub/Sub pushes each message to the function, retries with backoff, then dead-letters it.
 
-        The endpoint ends with the topic's path, from which functions-framework sets the
-        CloudEvent's source. The push identity (the trigger service account, which `gcf setup`
-        lets invoke functions) signs each request; the Pub/Sub service agent may publish to the
-        dead-letter topic and acknowledge what it moves there.
-        """
-        project = f"--project={self.cloud_project}"
-        topic, dead_letter = self.topic(f.pubsub_topic), self.topic(f.dead_letter_topic)
-        url = f"https://{f.region}-{self.cloud_project}.cloudfunctions.net/{name}"
-        delivery = (
-            f"--push-endpoint={url}/projects/{self.cloud_project}/topics/{topic}",
-            f"--push-auth-service-account={f.trigger_service_account}",
-            f"--push-auth-token-audience={url}",
-            f"--ack-deadline={rules.ack_deadline(f.timeout)}",
-            f"--dead-letter-topic={dead_letter}",
-            f"--max-delivery-attempts={f.max_delivery_attempts}",
-            f"--min-retry-delay={rules.MIN_RETRY_DELAY}",
-            f"--max-retry-delay={rules.MAX_RETRY_DELAY}",
-        )
-        self.add(
-            Step(
-                gcloud(*SUBSCRIPTIONS, "create", name, project, f"--topic={topic}", *delivery),
-                exists=gcloud(*SUBSCRIPTIONS, "describe", name, project),
-                update=gcloud(*SUBSCRIPTIONS, "update", name, project, *delivery),
-            )
-        )
-        agent = (
-            f"serviceAccount:service-{self.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
-        )
-        self.grant(TOPICS, dead_letter, agent, "roles/pubsub.publisher")
-        self.grant(SUBSCRIPTIONS, name, agent, "roles/pubsub.subscriber")
+    The endpoint ends with the topic's path, from which functions-framework sets the
+    CloudEvent's source. The push identity (the trigger service account, which `gcf deploy`
+    lets invoke the function) signs each request. `gcf setup` creates the subscription
+    (`create`), lets the Pub/Sub service agent acknowledge what it moves to the dead-letter
+    topic, and lets the deployer update it; both update it to what functions.yaml says, and
+    stop when it exists with another topic: a subscription's topic cannot change.
+    """
+    project = f"--project={plan.cloud_project}"
+    topic, dead_letter = plan.topic(f.pubsub_topic), plan.topic(f.dead_letter_topic)
+    url = f"https://{f.region}-{plan.cloud_project}.cloudfunctions.net/{name}"
+    delivery = (
+        f"--push-endpoint={url}/projects/{plan.cloud_project}/topics/{topic}",
+        f"--push-auth-service-account={f.trigger_service_account}",
+        f"--push-auth-token-audience={url}",
+        f"--ack-deadline={rules.ack_deadline(f.timeout)}",
+        f"--dead-letter-topic={dead_letter}",
+        f"--max-delivery-attempts={f.max_delivery_attempts}",
+        f"--min-retry-delay={rules.MIN_RETRY_DELAY}",
+        f"--max-retry-delay={rules.MAX_RETRY_DELAY}",
+    )
+    expected = f"projects/{plan.cloud_project}/topics/{topic}"
+    return Step(
+        gcloud(*SUBSCRIPTIONS, "create", name, project, f"--topic={topic}", *delivery)
+        if create
+        else (),
+        exists=gcloud(*SUBSCRIPTIONS, "describe", name, project, "--format=value(topic)"),
+        update=gcloud(*SUBSCRIPTIONS, "update", name, project, *delivery),
+        expect=expected,
+        conflict=(
+            f"the push subscription {name} exists with another topic than {expected} "
+            f"(functions.yaml's pubsub_topic of {f.name}): delete it, or give the function "
+            "another name"
+        ),
+        missing=f"the push subscription {name} is missing: run `make setup ENV={plan.environment}` first",
+    )
 
 
 def database_variables(function: Function, base: dict[str, str]) -> dict[str, str]:
@@ -211,9 +240,8 @@ def plan(project: Project, environment: str, only: str | None, dry_run: bool) ->
     functions = project.select(only)
     base = project.variables(environment)
     cloud_project = project.cloud_project(environment)
-    needs_number = any(f.push_subscription for f in functions)
-    number = project_number(cloud_project, project.root, dry_run or not needs_number)
-    result = Deployment(project, environment, cloud_project, number)
+    # Nothing deployed names the project number (the Pub/Sub service agent's roles are setup's).
+    result = Deployment(project, environment, cloud_project, "")
     for function in functions:
         result.function(function, write_env_file(project, function, environment, base))
     return result

@@ -29,7 +29,7 @@ class Function:
     service_account: str
     ingress_settings: str
     secrets: tuple[str, ...] = ()
-    roles: tuple[str, ...] = ()
+    roles: tuple[rules.Grant, ...] = ()
     publishes: Mapping[str, str] = field(default_factory=dict)
     allow_unauthenticated: bool = False
     retry_on_failure: bool = False
@@ -68,8 +68,10 @@ class Function:
             if f.name == "name" or f.name not in settings:
                 continue
             value = settings[f.name]
-            if f.name in ("secrets", "roles"):
+            if f.name == "secrets":
                 value = tuple(str(v) for v in value or ())
+            elif f.name == "roles":
+                value = tuple(rules.grant(v) for v in value or ())
             elif f.name == "publishes":
                 value = {str(k): str(v) for k, v in (value or {}).items()}
             elif value is None:
@@ -100,6 +102,20 @@ class Function:
     @property
     def has_database(self) -> bool:
         return self.database == "cloudsql_postgres"
+
+    @property
+    def rights(self) -> frozenset[str]:
+        """What `gcf setup` lets this function's identity reach, one phrase each."""
+        rights = {f"secret {rules.secret_parts(e)[2]}" for e in self.secrets}
+        rights |= {f"{g.role} on {g.scope} {g.resource}" if g.scope else g.role for g in self.roles}
+        rights |= {f"publish to {topic}" for topic in self.publishes.values()}
+        if self.trigger_type == "storage":
+            rights.add(f"read gs://{self.storage_bucket}")
+        if self.trigger_type == "firestore":
+            rights.add(f"Firestore {self.firestore_database}")
+        if self.has_database:
+            rights.add(f"Cloud SQL {self.cloudsql_instance}")
+        return frozenset(rights)
 
     @property
     def secret_names(self) -> set[str]:

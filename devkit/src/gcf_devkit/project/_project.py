@@ -64,10 +64,30 @@ class Project:
     def ci_provider(self) -> str:
         return str(self.answers.get("ci_provider", "none"))
 
-    @property
-    def deployer(self) -> str:
-        """The identity CI and `gcf deploy` from CI run as."""
-        return rules.service_account(self.function_name, self.project_id, "deployer")
+    def deployer(self, environment: str) -> str:
+        """The identity that deploys to `environment` (CI runs as it; only that environment's
+        CI jobs may)."""
+        return rules.deployer(self.function_name, self.project_id, environment)
+
+    def shared_identity_warnings(self) -> list[str]:
+        """One line for each identity that functions with different rights share: each of them
+        holds every right of the others."""
+        by_account: dict[str, list[Function]] = {}
+        for f in self.functions.values():
+            by_account.setdefault(f.service_account, []).append(f)
+        warnings = []
+        for account, functions in by_account.items():
+            if len({f.rights for f in functions}) > 1:
+                names = ", ".join(f.name for f in functions)
+                rights = "; ".join(
+                    f"{f.name}: {', '.join(sorted(f.rights)) or 'nothing'}" for f in functions
+                )
+                warnings.append(
+                    f"identity: {names} run as {account} but need different rights ({rights}), "
+                    "so each holds the others' too. Give each its own service_account in "
+                    "functions.yaml (`make setup` creates it)."
+                )
+        return warnings
 
     def check_environment(self, environment: str) -> None:
         if environment not in self.environments:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from ._common import got
 
@@ -153,15 +154,96 @@ def secret_parts(entry: str) -> tuple[str, str, str, str]:
     return target, project, secret or path, version
 
 
+# Roles that let an identity grant itself more, or act as another identity: never a
+# function's (`gcf check` and `gcf setup` refuse them, naming the role).
+ESCALATION_ROLES = frozenset(
+    {
+        "roles/cloudbuild.builds.editor",
+        "roles/cloudfunctions.admin",
+        "roles/deploymentmanager.editor",
+        "roles/iam.organizationRoleAdmin",
+        "roles/iam.roleAdmin",
+        "roles/iam.securityAdmin",
+        "roles/iam.serviceAccountAdmin",
+        "roles/iam.serviceAccountKeyAdmin",
+        "roles/iam.serviceAccountTokenCreator",
+        "roles/iam.serviceAccountUser",
+        "roles/iam.workloadIdentityPoolAdmin",
+        "roles/iam.workloadIdentityUser",
+        "roles/resourcemanager.folderIamAdmin",
+        "roles/resourcemanager.organizationAdmin",
+        "roles/resourcemanager.projectIamAdmin",
+        "roles/run.admin",
+        "roles/secretmanager.admin",
+        "roles/storage.admin",
+    }
+)
+# What a role can be granted on instead of the whole project: the key in functions.yaml, and
+# the resource it names.
+ROLE_SCOPES = {
+    "bucket": "a Cloud Storage bucket",
+    "topic": "a Pub/Sub topic of the repo (its id without the environment's suffix)",
+    "dataset": "a BigQuery dataset",
+    "secret": "a Secret Manager secret",
+}
+ROLE = re.compile(
+    r"roles/[A-Za-z0-9_.]+|projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/roles/[A-Za-z0-9_.]+"
+)
+
+
+class Grant(NamedTuple):
+    """A role of a function's identity, on the project (`scope` "") or on one resource."""
+
+    role: str
+    scope: str = ""
+    resource: str = ""
+
+
+def grant(entry: Any) -> Grant:
+    """An entry of `roles` (checked by roles_error): `roles/x.y`, or {role: roles/x.y, bucket: b}."""
+    if isinstance(entry, str):
+        return Grant(entry)
+    scope = next(k for k in entry if k != "role")
+    return Grant(str(entry["role"]), scope, str(entry[scope]))
+
+
+def _role_error(role: Any, entry: Any) -> str:
+    if not isinstance(role, str) or not ROLE.fullmatch(role):
+        return f"roles: each must be a role such as roles/bigquery.dataEditor{got(entry)}"
+    if role in BASIC_ROLES:
+        return f"roles: {role} is a basic role that grants far too much; name a predefined role{got(entry)}"
+    if role in ESCALATION_ROLES:
+        return (
+            f"roles: {role} lets the function grant itself more or act as another identity; "
+            f"name a role for what it does{got(entry)}"
+        )
+    return ""
+
+
+def _scope_error(entry: Mapping[Any, Any]) -> str:
+    scopes = [k for k in entry if k != "role"]
+    if "role" not in entry or len(scopes) != 1 or scopes[0] not in ROLE_SCOPES:
+        keys = ", ".join(ROLE_SCOPES)
+        return (
+            f"roles: a role on one resource is {{role: ROLE, KIND: NAME}} with KIND one of "
+            f"{keys}{got(entry)}"
+        )
+    name = entry[scopes[0]]
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}", name):
+        return f"roles: {scopes[0]} must be the name of {ROLE_SCOPES[scopes[0]]}{got(entry)}"
+    return ""
+
+
 def roles_error(value: Any) -> str:
-    """Project roles for a function's identity: predefined or custom, never the basic ones."""
-    for role in value if isinstance(value, list) else [value]:
-        if not isinstance(role, str) or not re.fullmatch(
-            r"roles/[A-Za-z0-9_.]+|projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/roles/[A-Za-z0-9_.]+", role
-        ):
-            return f"roles: each must be a role such as roles/bigquery.dataEditor{got(role)}"
-        if role in BASIC_ROLES:
-            return f"roles: {role} is a basic role that grants far too much; name a predefined role{got(role)}"
+    """Roles for a function's identity: predefined or custom, on the project or on one
+    resource; never a basic role or one that escalates."""
+    for entry in value if isinstance(value, list) else [value]:
+        if isinstance(entry, Mapping):
+            error = _scope_error(entry) or _role_error(entry.get("role"), entry)
+        else:
+            error = _role_error(entry, entry)
+        if error:
+            return error
     return ""
 
 

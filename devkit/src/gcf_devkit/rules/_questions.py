@@ -205,6 +205,7 @@ CONSTANT_DEFAULTS: dict[str, Any] = {
     "database_auth": "iam",
 }
 
+
 def _constant(value: Any) -> Callable[[Answers], Any]:
     return lambda a: value
 
@@ -224,7 +225,7 @@ DEFAULTS: dict[str, Callable[[Answers], Any]] = {
     "concurrency": lambda a: WORKLOAD_CONCURRENCY[a["workload"]],
     "service_account": lambda a: service_account(a["function_name"], a["gcp_project_id"], "sa"),
     "trigger_service_account": lambda a: service_account(
-        a["function_name"], a["gcp_project_id"], "trigger"
+        a["function_name"], a["gcp_project_id"], "trg"
     ),
     "ingress_settings": lambda a: "all" if http(a) else "internal-only",
     "vpc_connector": lambda a: f"{str(a['function_name'])[:20].rstrip('-')}-vpc",
