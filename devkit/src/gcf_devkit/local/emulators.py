@@ -354,7 +354,7 @@ class Emulators:
             threading.Thread(target=self.prepare, args=(process,), daemon=True).start()
         clients = self.repo.root / "clients.py"
         if clients.exists() and "LOCAL_SINK_DIR" in clients.read_text():
-            stand_ins = "BigQuery rows as JSON lines, emails as files"
+            stand_ins = "BigQuery rows, emails and state objects as files: gcf_devkit.local.sinks"
             say(f"local stand-ins ({stand_ins}) in {os.environ['LOCAL_SINK_DIR']}")
 
     def prepare(self, process: Process) -> None:
