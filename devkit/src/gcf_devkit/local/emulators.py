@@ -5,10 +5,12 @@
 
 Pub/Sub is Google's emulator (`gcloud components install pubsub-emulator`, Java 11+).
 Every topic a function reads or writes is created under its local id (suffixed
--<ENV> as when deployed), and each Pub/Sub or scheduler function gets a push
-subscription to its path on the local server: the repo's own push subscription
+-<ENV> as when deployed), and each Pub/Sub or scheduler function gets a subscription
+delivered to its path on the local server: the repo's own push subscription
 (dead-letter topic, delivery attempts and retry backoff as `gcf deploy` sets them)
 or, for a function behind an Eventarc trigger, the subscription Eventarc would own.
+The emulator holds them as pull subscriptions, and gcf_devkit.local.delivery pushes
+their messages, since the emulator's own push loses some (that module says when).
 Each dead-letter topic has a pull subscription, read by `make dead-letters`. A
 scheduler function's job publishes its message on its schedule, as Cloud Scheduler
 does. Cloud Storage is gcp-storage-emulator, with a bucket per storage function;
@@ -29,6 +31,7 @@ import contextlib
 import ctypes
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -46,6 +49,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from gcf_devkit import rules
+from gcf_devkit.local.delivery import LEASE_SECONDS, Pusher, Route
 from gcf_devkit.project import Function, Layout, Project, ProjectError
 
 INSTALL_PUBSUB = "gcloud components install pubsub-emulator  # and Java 11 or newer"
@@ -58,6 +62,14 @@ def say(message: str) -> None:
     """One line on stderr, in one write (the functions' logs share the terminal)."""
     sys.stderr.write(f"devserver: {message}\n")
     sys.stderr.flush()
+
+
+def seconds(name: str, duration: str) -> float:
+    """Seconds of a Pub/Sub duration such as "10s" or "1.5s"; `name` is where it was set."""
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)s", duration.strip())
+    if not match:
+        raise ValueError(f"{name}: must be seconds such as 10s (got {duration!r})")
+    return float(match[1])
 
 
 def ports(port: int) -> tuple[int, int]:
@@ -90,24 +102,27 @@ class Subscription:
     note: str = ""
 
     def body(self, project: str) -> dict[str, Any]:
-        """The emulator's REST body for this subscription."""
-        body: dict[str, Any] = {
+        """The emulator's REST body for this subscription: a pull subscription, whose
+        messages a function's `delivery.Pusher` delivers (the emulator's own push loses
+        some: gcf_devkit.local.delivery says how)."""
+        ack_deadline = LEASE_SECONDS if self.function else self.ack_deadline
+        return {
             "topic": f"projects/{project}/topics/{self.topic}",
-            "ackDeadlineSeconds": self.ack_deadline,
+            "ackDeadlineSeconds": ack_deadline,
         }
-        if self.endpoint:
-            body["pushConfig"] = {"pushEndpoint": self.endpoint}
-        if self.dead_letter_topic:
-            body["deadLetterPolicy"] = {
-                "deadLetterTopic": f"projects/{project}/topics/{self.dead_letter_topic}",
-                "maxDeliveryAttempts": self.max_delivery_attempts,
-            }
-        if self.retry:
-            body["retryPolicy"] = {
-                "minimumBackoff": os.environ.get("PUBSUB_MIN_RETRY_DELAY") or rules.MIN_RETRY_DELAY,
-                "maximumBackoff": os.environ.get("PUBSUB_MAX_RETRY_DELAY") or rules.MAX_RETRY_DELAY,
-            }
-        return body
+
+    def retry_delays(self) -> tuple[float, float]:
+        """The least and most delay between two deliveries, in seconds: as deployed, or
+        PUBSUB_MIN_RETRY_DELAY / PUBSUB_MAX_RETRY_DELAY (such as 1s)."""
+        least = seconds(
+            "PUBSUB_MIN_RETRY_DELAY",
+            os.environ.get("PUBSUB_MIN_RETRY_DELAY") or rules.MIN_RETRY_DELAY,
+        )
+        most = seconds(
+            "PUBSUB_MAX_RETRY_DELAY",
+            os.environ.get("PUBSUB_MAX_RETRY_DELAY") or rules.MAX_RETRY_DELAY,
+        )
+        return least, max(least, most)
 
 
 @dataclass(frozen=True)
@@ -326,6 +341,7 @@ class Emulators:
         self.persist = os.environ.get("PERSIST", "") not in ("", "0")
         self.wired = wiring(repo, environment, self.project, port)
         self.processes: list[Process] = []
+        self.pushers: list[Pusher] = []
         self.owner = os.getpid()
         self.stopped = threading.Event()
         self.started = time.monotonic()
@@ -365,12 +381,13 @@ class Emulators:
         try:
             if process.name.startswith("Pub/Sub"):
                 wire_pubsub(process.host, self.project, self.wired)
+                self.push(process.host)
             else:
                 for bucket in self.wired.buckets:
                     with contextlib.suppress(urllib.error.HTTPError):  # kept with PERSIST=1
                         body = {"name": bucket}
                         call(process.host, "POST", f"/storage/v1/b?project={self.project}", body)
-        except OSError as error:
+        except (OSError, ValueError) as error:
             say(f"could not wire the {process.name}: {error}; its output is in {process.log}")
             return
         say(
@@ -387,6 +404,18 @@ class Emulators:
             threading.Thread(
                 target=run_jobs, args=(process.host, self.project, jobs, self.stopped), daemon=True
             ).start()
+
+    def push(self, host: str) -> None:
+        """Deliver each function's subscription, as Pub/Sub push does (gcf_devkit.local.delivery)."""
+        for s in self.wired.subscriptions:
+            if s.function:
+                least, most = s.retry_delays()
+                route = Route(
+                    s.name, s.endpoint, s.ack_deadline, s.dead_letter_topic, s.max_delivery_attempts
+                )
+                pusher = Pusher(host, self.project, route, self.stopped, least, most)
+                self.pushers.append(pusher)
+                pusher.start()
 
     def describe(self, process: Process) -> list[str]:
         """What is wired, one line each."""
@@ -434,6 +463,8 @@ class Emulators:
         if os.getpid() != self.owner:
             return
         self.stopped.set()
+        for pusher in self.pushers:
+            pusher.stop()
         for process in self.processes:
             process.stop()
         self.processes.clear()
