@@ -57,3 +57,12 @@ def test_state_is_listed_by_prefix_with_its_values(tmp_path: Path) -> None:
 def test_a_state_key_cannot_leave_its_bucket(tmp_path: Path, key: str) -> None:
     with pytest.raises(ValueError, match="relative key"):
         sinks.claim(tmp_path, "state", key)
+
+
+def test_listing_one_object_reads_only_the_folders_on_its_way(tmp_path: Path) -> None:
+    for n in range(3):
+        sinks.save_state(tmp_path, "state", f"files/f/batches/{n}", {"n": str(n)})
+    sinks.save_state(tmp_path, "state", "files/f/last", {"last": "yes"})
+    assert sinks.list_state(tmp_path, "state", "files/f/last") == {"files/f/last": {"last": "yes"}}
+    assert list(sinks.list_state(tmp_path, "state", "files/f/batches/1")) == ["files/f/batches/1"]
+    assert sinks.list_state(tmp_path, "nothing-yet", "files/") == {}

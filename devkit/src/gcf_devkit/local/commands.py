@@ -121,7 +121,8 @@ def upload(local: Local, path: Path, bucket: str = "", name: str = "") -> list[s
         if f.storage_event != "finalized":
             continue
         event = events.storage_event({**stored, "bucket": bucket, "name": name}, "finalized")
-        status, text = events.send(f"http://127.0.0.1:{local.port}/{f.entry_point}", event)
+        url = f"http://127.0.0.1:{local.port}/{f.entry_point}"
+        status, text = events.send(url, event, timeout=f.timeout + 10)
         lines.append(f"finalized -> /{f.entry_point}: {status} {text.strip()[:200]}")
         failed = failed or status >= 400
     if failed:

@@ -94,15 +94,25 @@ def save_state(folder: Path, bucket: str, key: str, values: Mapping[str, str]) -
 
 
 def list_state(folder: Path, bucket: str, prefix: str) -> dict[str, dict[str, str]]:
-    """The objects of the state bucket whose keys start with `prefix`, with their metadata."""
+    """The objects of the state bucket whose keys start with `prefix`, with their metadata.
+
+    Only the folders on the way to `prefix` are read, so that listing one object among
+    thousands of others (a file's `last` beside its batches) stays cheap.
+    """
     root = folder / "state" / bucket
-    start = root / prefix.rpartition("/")[0]
     found: dict[str, dict[str, str]] = {}
-    for path in start.rglob("*") if start.is_dir() else ():
-        key = path.relative_to(root).as_posix()
-        if path.is_file() and key.startswith(prefix) and not path.name.startswith("."):
-            text = path.read_text()
-            found[key] = json.loads(text) if text else {}
+    folders = [root] if root.is_dir() else []
+    while folders:
+        for path in folders.pop().iterdir():
+            key = path.relative_to(root).as_posix()
+            if path.name.startswith("."):
+                continue  # a file being written
+            if path.is_dir():
+                if key.startswith(prefix) or prefix.startswith(key + "/"):
+                    folders.append(path)
+            elif key.startswith(prefix):
+                text = path.read_text()
+                found[key] = json.loads(text) if text else {}
     return found
 
 
