@@ -97,7 +97,6 @@ class Subscription:
     endpoint: str = ""
     dead_letter_topic: str = ""
     max_delivery_attempts: int = 0
-    retry: bool = False
     ack_deadline: int = 10
     note: str = ""
 
@@ -157,7 +156,6 @@ def wiring(repo: Project, environment: str, project: str, port: int) -> Wiring:
             f.entry_point,
             f"http://127.0.0.1:{port}/{f.entry_point}/projects/{project}/topics/{topic}",
             ack_deadline=rules.ack_deadline(f.timeout),
-            retry=True,
         )
         if f.push_subscription:  # the repo's own push subscription, as `gcf deploy` makes it
             dead_letter = repo.topic(f.dead_letter_topic, environment)
