@@ -411,11 +411,16 @@ def test_failing_messages_all_reach_the_dead_letter_topic_and_one_command_replay
     # `make dead-letters` leaves them there, to be shown again.
     assert "validated-records-dead-letter-dev: 3 message(s)" in pipeline.make("dead-letters")
 
-    replayed = pipeline.make("replay", "TOPIC=validated-records-dead-letter-dev")
+    # One by its id (as `make dead-letters` shows it), then the others.
+    one = f"ID={messages[0]['messageId']}"
+    replayed = pipeline.make("replay", "TOPIC=validated-records-dead-letter-dev", one)
     assert (
-        "replayed 3 message(s) of validated-records-dead-letter-dev to validated-records-dev"
-        in replayed
+        "replayed 1 message(s) of validated-records-dead-letter-dev to validated-records-dev"
+        in (replayed)
     )
+    assert "validated-records-dead-letter-dev: 2 message(s)" in pipeline.make("dead-letters")
+    replayed = pipeline.make("replay", "TOPIC=validated-records-dead-letter-dev")
+    assert "replayed 2 message(s)" in replayed
     eventually(lambda: all(emails_about(pipeline, name) for name in doomed), 60, "the summaries")
     stored = [r["insert_id"] for r in sink_rows(pipeline)]
     assert all(stored.count(f"doomed-{n}") == 1 for n in range(3))
