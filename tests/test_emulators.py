@@ -1,13 +1,17 @@
 """`make dev` with Google's Pub/Sub emulator and the Cloud Storage emulator, as real processes.
 
-A pipeline repo: a CSV uploaded with `make upload` flows through every function by
-the emulators' subscriptions, each valid record stored once and one email written;
-a message that always fails reaches its dead-letter topic after the configured
-attempts (`make dead-letters`); a message delivered twice is stored once. A single
-Pub/Sub function and a scheduler function get what `make publish` publishes. Stopping
-`make dev` (SIGTERM, Ctrl-C, a closed terminal's SIGHUP) leaves no emulator process and no port behind. The
-retry backoff is shortened to 1s (PUBSUB_MIN_RETRY_DELAY, PUBSUB_MAX_RETRY_DELAY),
-so that the dead-letter test takes seconds, not minutes.
+A pipeline repo, run as its operator would: a CSV uploaded with `make upload` flows through
+every function, each valid record stored once and one email per file (a 1,200-row spreadsheet
+export in 3 batches, uploaded twice: two files, two emails, no row id shared); a file over
+MAX_UPLOAD_BYTES is refused in one log line; any file is uploaded as bytes; a malformed message
+is logged once with the rule it breaks and acknowledged, nothing stored; messages that always
+fail all reach their dead-letter topic after the configured attempts (`make dead-letters`),
+even several at once with 1 s retry delays, where the emulator's own push dropped them, and
+`make replay` stores each once and sends their summaries; a message delivered twice is stored
+once. A single Pub/Sub function and a scheduler function get what `make publish` publishes.
+Stopping `make dev` (SIGTERM, Ctrl-C, a closed terminal's SIGHUP) leaves no emulator process
+and no port behind. The retry backoff is shortened to 1s (PUBSUB_MIN_RETRY_DELAY,
+PUBSUB_MAX_RETRY_DELAY), so that the dead-letter test takes seconds, not minutes.
 
 They need Java and the gcloud component `pubsub-emulator` (`.ci/run` fails without
 them); elsewhere they skip, saying so.
