@@ -145,7 +145,11 @@ class Pusher:
     def _submit(self, pending: Pending) -> None:
         with self.lock:
             self.busy += 1
-        self.pool.submit(self._deliver, pending)
+        try:
+            self.pool.submit(self._deliver, pending)
+        except RuntimeError:  # stopping: the message stays on its subscription
+            with self.lock:
+                self.busy -= 1
 
     def _retry(self) -> None:
         while not self.stopped.is_set():
@@ -155,13 +159,14 @@ class Pusher:
                 while self.waiting and self.waiting[0].due <= now:
                     due.append(heapq.heappop(self.waiting))
                 wait = self.waiting[0].due - now if self.waiting else IDLE_SECONDS * 5
-                self.busy += len(due)
             for pending in due:
-                self.pool.submit(self._deliver, pending)
+                self._submit(pending)
             self.stopped.wait(min(wait, IDLE_SECONDS * 5))
 
     def _deliver(self, pending: Pending) -> None:
         try:
+            if pending.attempts:  # a retry: lease it anew for this attempt
+                self._lease(pending.ack_id)
             pending.attempts += 1
             if self._post(pending):
                 self._settle(pending.ack_id)
@@ -170,11 +175,9 @@ class Pusher:
             if s.dead_letter_topic and pending.attempts >= s.max_delivery_attempts:
                 self._dead_letter(pending)
                 return
-            delay = backoff(pending.attempts, self.least, self.most)
-            self._call(
-                f"{self.path}:modifyAckDeadline",
-                {"ackIds": [pending.ack_id], "ackDeadlineSeconds": LEASE_SECONDS},
-            )
+            # Waiting within the lease, so that the emulator never hands the message out again.
+            delay = min(backoff(pending.attempts, self.least, self.most), LEASE_SECONDS - 30)
+            self._lease(pending.ack_id)
             pending.due = time.monotonic() + delay
             with self.lock:
                 heapq.heappush(self.waiting, pending)
@@ -231,6 +234,10 @@ class Pusher:
             f"moved to {s.dead_letter_topic} (make dead-letters; make replay)"
         )
         self._settle(pending.ack_id)
+
+    def _lease(self, ack_id: str) -> None:
+        body = {"ackIds": [ack_id], "ackDeadlineSeconds": LEASE_SECONDS}
+        self._call(f"{self.path}:modifyAckDeadline", body)
 
     def _settle(self, ack_id: str) -> None:
         self._call(f"{self.path}:acknowledge", {"ackIds": [ack_id]})
