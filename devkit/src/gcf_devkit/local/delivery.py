@@ -9,7 +9,8 @@ which only keeps the messages, and a `Pusher` delivers them as Pub/Sub push does
 - it posts the push request (`{"message", "subscription", "deliveryAttempt"}`) to the
   function's path on the local server, and acknowledges the message on a 2xx answer;
 - it retries a failure with exponential backoff between the subscription's minimum and
-  maximum delays (10 s to 600 s, as deployed, or PUBSUB_MIN/MAX_RETRY_DELAY);
+  maximum delays (10 s to 600 s, as deployed, or PUBSUB_MIN/MAX_RETRY_DELAY; at most 570 s
+  locally, within the 600 s lease the emulator grants);
 - after `max_delivery_attempts` it publishes the message to the dead-letter topic, with
   the CloudPubSubDeadLetterSource* attributes Pub/Sub adds, and only then acknowledges it.
 
