@@ -7,6 +7,7 @@
     python3 tasks.py bench startup   only the start-up part of `serve`
     python3 tasks.py bench install   `make install` from nothing with a warm cache, uv vs pip
     python3 tasks.py bench pipeline  `make dev` with its emulators: start to a first pipeline run, per-hop latency
+    python3 tasks.py bench pipeline-files  a 1 MB and a 40 MB upload: peak memory, emails, upload to summary
     python3 tasks.py bench database  a database read under wrk: the generated pool vs a connection per request
     python3 tasks.py bench           all of them
 
@@ -546,11 +547,9 @@ class EmulatedDev:
             time.sleep(0.005)
         raise TimeoutError(f"no {text!r} in make dev's output")
 
-    def upload(self, name: str) -> None:
-        args = [sys.executable, "-m", "tools.emulators", "upload", "events/pipeline/orders.csv"]
-        subprocess.run(
-            [*args, "--name", name], cwd=self.repo, env=self.env, check=True, capture_output=True
-        )
+    def upload(self, name: str, file: str = "events/pipeline/orders.csv") -> None:
+        args = [str(BIN / "gcf"), "upload", "--port", str(self.port), "--name", name, file]
+        subprocess.run(args, cwd=self.repo, env=self.env, check=True, capture_output=True)
 
     def publish(self, topic: str, payload: Any) -> float:
         """Publish JSON to a topic of the emulator, as a function does; return the time it was sent."""
@@ -593,20 +592,21 @@ def bench_pipeline(rounds: int = 5, uploads: int = 10) -> None:
                                 "currency": "EUR",
                             }
                         ]
-                        batch = {"batch_id": f"b{number}", "source": "bench", "records": records}
+                        file_id = f"{number:032x}"
+                        last = {"batches": 1, "rows": 1, "invalid": 0, "invalid_lines": []}
+                        last["stopped"] = ""
+                        batch = {"file_id": file_id, "source": "gs://bench/b.csv", "index": 0}
+                        batch |= {"records": records, "last": last}
                         before = dev.publish("validated-records-dev", batch)
                         hops["validate -> enrich"].append(
-                            dev.when(f'"batch_id": "b{number}"', before) - before
+                            dev.when(f'"file_id": "{file_id}"', before) - before
                         )
-                        summary = {
-                            "batch_id": f"s{number}",
-                            "source": f"s{number}",
-                            "records": 1,
-                            "total_amount": "1",
-                        }
-                        before = dev.publish("enrichment-complete-dev", summary)
+                        source = f"gs://bench/s{number}.csv"
+                        result = {"file_id": f"{number + 1000:032x}", "source": source}
+                        result |= {"index": 0, "stored": 1, "totals": {"EUR": "1"}, "last": last}
+                        before = dev.publish("enrichment-complete-dev", result)
                         hops["enrich -> notify"].append(
-                            dev.when(f"summary of s{number} to", before) - before
+                            dev.when(f"summary of {source} to", before) - before
                         )
             finally:
                 dev.stop()
@@ -626,6 +626,98 @@ def bench_pipeline(rounds: int = 5, uploads: int = 10) -> None:
     for name, values in hops.items():
         median = statistics.median(values) * 1000
         print(f"  {name:34} {median:6.0f} ms  ({min(values) * 1000:.0f}-{max(values) * 1000:.0f})")
+
+
+def orders_csv(path: Path, size: int) -> int:
+    """Write about `size` bytes of valid orders in EUR, JPY and USD; return how many rows."""
+    rows = 0
+    with path.open("w") as file:
+        file.write("order_id,customer_email,amount,currency\n")
+        while file.tell() < size:
+            currency = ("EUR", "JPY", "USD")[rows % 3]
+            file.write(f"B-{rows:07d},buyer{rows}@example.com,{rows % 1000}.50,{currency}\n")
+            rows += 1
+    return rows
+
+
+def session_memory(session: int) -> dict[str, tuple[int, int]]:
+    """{role: (peak, current) resident memory in kB} of `make dev`'s Python processes: the
+    server's worker (every function runs in it) and the server (which pushes Pub/Sub)."""
+    found: dict[int, tuple[int, str, int, int]] = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            pid = int(status.parent.name)
+            if os.getsid(pid) != session:
+                continue
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+            command = (status.parent / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        peak = int(fields.get("VmHWM", "0 kB").split()[0])
+        current = int(fields.get("VmRSS", "0 kB").split()[0])
+        found[pid] = (int(fields["PPid"]), command.decode(errors="replace"), peak, current)
+    roles = {}
+    for _pid, (parent, command, peak, current) in found.items():
+        if "gcf" not in command or "dev" not in command:
+            continue
+        forked = parent in found and found[parent][1] == command
+        roles["worker" if forked else "server"] = (peak, current)
+    if "worker" not in roles:
+        raise SystemExit(f"bench: no server worker among make dev's processes: {found}")
+    return roles
+
+
+def bench_pipeline_files(sizes: tuple[int, ...] = (1_000_000, 40_000_000)) -> None:
+    """Peak memory of the functions, emails sent and seconds from upload to summary, for a
+    1 MB and a 40 MB upload, each in a `make dev` of its own. Stops with an error when a file
+    is not summarised once with every row stored, or when the 40 MB file takes more than 1.5
+    times the memory of the 1 MB one."""
+    work = Path(tempfile.mkdtemp(prefix="gcf-bench-files-"))
+    repo = render(work, "pipeline", preset="pipeline")
+    figures = []
+    try:
+        for size in sizes:
+            name = f"orders-{size // 1_000_000}mb.csv"
+            rows = orders_csv(repo / name, size)
+            shutil.rmtree(repo / ".local" / "sinks", ignore_errors=True)
+            dev = EmulatedDev(repo)
+            try:
+                dev.when("Pub/Sub emulator (pid")
+                dev.when("Cloud Storage emulator (pid")
+                idle = session_memory(dev.process.pid)["worker"][1]
+                before = time.monotonic()
+                dev.upload(name, name)
+                sent = dev.when("Sent the summary of gs://", before, timeout=1800)
+                seconds = sent - before
+                time.sleep(5)  # a second email would be written by now
+                memory = session_memory(dev.process.pid)
+                emails = sorted((repo / ".local" / "sinks" / "emails").glob("*.eml"))
+                texts = [path.read_text() for path in emails]
+            finally:
+                dev.stop()
+            if len(texts) != 1:
+                raise SystemExit(f"bench: {name}: {len(texts)} emails, not 1: {texts}")
+            expected = f"Subject: {rows} of {rows} rows stored from gs://"
+            if expected not in texts[0]:
+                raise SystemExit(f"bench: {name}: the summary is not {expected!r}:\n{texts[0]}")
+            megabytes = (repo / name).stat().st_size / 1e6
+            figures.append((name, megabytes, rows, idle, memory, len(texts), seconds))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("Pipeline uploads under make dev (one make dev each; peak = VmHWM, resident kB):")
+    for name, megabytes, rows, idle, memory, sent, seconds in figures:
+        worker, server = memory["worker"], memory.get("server", (0, 0))
+        print(
+            f"  {name}: {megabytes:.1f} MB, {rows} rows; functions' worker peak "
+            f"{worker[0] / 1024:.0f} MiB (idle {idle / 1024:.0f} MiB), server peak "
+            f"{server[0] / 1024:.0f} MiB; {sent} email; upload to summary {seconds:.1f} s"
+        )
+    small, large = figures[0][4]["worker"][0], figures[-1][4]["worker"][0]
+    print(f"  peak ratio {figures[-1][0]} / {figures[0][0]}: {large / small:.2f} (at most 1.5)")
+    if large > 1.5 * small:
+        raise SystemExit(f"bench: peak memory grows with the file: {large} kB vs {small} kB")
 
 
 # What turns the generated database.py into one that opens a connection per request:
@@ -752,6 +844,7 @@ BENCHMARKS = {
     "startup": bench_startup,
     "install": bench_install,
     "pipeline": bench_pipeline,
+    "pipeline-files": bench_pipeline_files,
     "database": bench_database,
 }
 

@@ -1,13 +1,17 @@
 """`make dev` with Google's Pub/Sub emulator and the Cloud Storage emulator, as real processes.
 
-A pipeline repo: a CSV uploaded with `make upload` flows through every function by
-the emulators' subscriptions, each valid record stored once and one email written;
-a message that always fails reaches its dead-letter topic after the configured
-attempts (`make dead-letters`); a message delivered twice is stored once. A single
-Pub/Sub function and a scheduler function get what `make publish` publishes. Stopping
-`make dev` (SIGTERM, Ctrl-C, a closed terminal's SIGHUP) leaves no emulator process and no port behind. The
-retry backoff is shortened to 1s (PUBSUB_MIN_RETRY_DELAY, PUBSUB_MAX_RETRY_DELAY),
-so that the dead-letter test takes seconds, not minutes.
+A pipeline repo, run as its operator would: a CSV uploaded with `make upload` flows through
+every function, each valid record stored once and one email per file (a 1,200-row spreadsheet
+export in 3 batches, uploaded twice: two files, two emails, no row id shared); a file over
+MAX_UPLOAD_BYTES is refused in one log line; any file is uploaded as bytes; a malformed message
+is logged once with the rule it breaks and acknowledged, nothing stored; messages that always
+fail all reach their dead-letter topic after the configured attempts (`make dead-letters`),
+even several at once with 1 s retry delays, where the emulator's own push dropped them, and
+`make replay` stores each once and sends their summaries; a message delivered twice is stored
+once. A single Pub/Sub function and a scheduler function get what `make publish` publishes.
+Stopping `make dev` (SIGTERM, Ctrl-C, a closed terminal's SIGHUP) leaves no emulator process
+and no port behind. The retry backoff is shortened to 1s (PUBSUB_MIN_RETRY_DELAY,
+PUBSUB_MAX_RETRY_DELAY), so that the dead-letter test takes seconds, not minutes.
 
 They need Java and the gcloud component `pubsub-emulator` (`.ci/run` fails without
 them); elsewhere they skip, saying so.
@@ -183,37 +187,68 @@ def assert_stops_cleanly(dev: Dev, signum: int) -> None:
 # ---------------------------------------------------------------- the pipeline preset
 
 
+# MAX_UPLOAD_BYTES in the copy's env.dev.yaml: a file over it is refused.
+MOST_UPLOAD_BYTES = 300_000
+
+
 @pytest.fixture(scope="module")
 def pipeline(render, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
-    dev = start(render, tmp_path_factory.mktemp("emulated-pipeline"), preset="pipeline")
+    path = tmp_path_factory.mktemp("emulated-pipeline") / "fn"
+    shutil.copytree(render(preset="pipeline"), path)
+    env_file = path / "env.dev.yaml"
+    text = env_file.read_text()
+    assert 'MAX_UPLOAD_BYTES: "' in text
+    env_file.write_text(
+        "\n".join(
+            f'MAX_UPLOAD_BYTES: "{MOST_UPLOAD_BYTES}"'
+            if line.startswith("MAX_UPLOAD_BYTES:")
+            else line
+            for line in text.splitlines()
+        )
+        + "\n"
+    )
+    dev = Dev(path)
+    dev.line("Pub/Sub emulator (pid")
     dev.line("Cloud Storage emulator (pid")
     yield dev
     dev.stop()
 
 
+def sinks_of(dev: Dev) -> Path:
+    return dev.path / ".local" / "sinks"
+
+
 def sink_rows(dev: Dev) -> list[dict[str, Any]]:
-    path = dev.path / ".local" / "sinks" / "bigquery" / "pipeline.records.jsonl"
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line]
+    from gcf_devkit.local import sinks
+
+    return sinks.stored_rows(sinks_of(dev), "pipeline.records")
 
 
 def emails(dev: Dev) -> list[Path]:
-    return sorted((dev.path / ".local" / "sinks" / "emails").glob("*.eml"))
+    return sorted((sinks_of(dev) / "emails").glob("*.eml"))
 
 
-def batch(batch_id: str, *record_ids: str) -> str:
-    records = [
-        {
-            "record_id": record_id,
-            "order_id": record_id,
-            "customer_email": "ada@example.com",
-            "amount": "1.50",
-            "currency": "EUR",
-        }
-        for record_id in record_ids
-    ]
-    return json.dumps({"batch_id": batch_id, "source": "gs://test/batch.csv", "records": records})
+def emails_about(dev: Dev, name: str) -> list[str]:
+    texts = [path.read_text() for path in emails(dev)]
+    return [text for text in texts if f"/{name}\n" in text]
+
+
+def record(record_id: str, **values: str) -> dict[str, str]:
+    fields = {"order_id": record_id, "customer_email": "ada@example.com"}
+    return {"record_id": record_id, **fields, "amount": "1.50", "currency": "EUR", **values}
+
+
+def batch(name: str, *records: dict[str, Any], **fields: Any) -> str:
+    """A batch as validate_and_parse publishes it: the only (so last) batch of gs://test/<name>."""
+    message: dict[str, Any] = {"file_id": file_id(name), "source": f"gs://test/{name}"}
+    message |= {"index": 0, "records": list(records)}
+    message["last"] = {"batches": 1, "rows": len(records), "invalid": 0, "invalid_lines": []}
+    message["last"]["stopped"] = ""
+    return json.dumps(message | fields)
+
+
+def file_id(name: str) -> str:
+    return name.encode().hex().ljust(32, "0")[:32]
 
 
 def test_says_what_is_wired(pipeline: Dev) -> None:
@@ -221,21 +256,72 @@ def test_says_what_is_wired(pipeline: Dev) -> None:
     assert "after 5 attempts -> validated-records-dead-letter-dev" in wired
     pipeline.line("enrichment-complete-dev -> notify-stakeholders-dev -> /notify_stakeholders")
     pipeline.line("gs://")
-    assert str(pipeline.path / ".local" / "sinks") in pipeline.line("local stand-ins")
+    assert str(sinks_of(pipeline)) in pipeline.line("local stand-ins")
 
 
 def test_an_upload_flows_through_the_pipeline_once(pipeline: Dev) -> None:
     output = pipeline.make("upload", "FILE=events/pipeline/orders.csv")
     assert "finalized -> /validate_and_parse: 200" in output
-    eventually(lambda: emails(pipeline), what="the summary email")
+    eventually(lambda: emails_about(pipeline, "orders.csv"), what="the summary email")
     time.sleep(1)  # anything delivered twice would arrive by now
-    rows = [r for r in sink_rows(pipeline) if r["row"]["order_id"].startswith("A-")]
+    rows = [r for r in sink_rows(pipeline) if r["row"]["order_id"].startswith("A-100")]
     assert sorted(r["row"]["order_id"] for r in rows) == ["A-1001", "A-1004", "A-1006"]
     assert len({r["insert_id"] for r in rows}) == 3
-    assert len(emails(pipeline)) == 1
-    assert "3 records stored from gs://" in emails(pipeline)[0].read_text()
+    [email] = emails_about(pipeline, "orders.csv")
+    assert "Subject: 3 of 6 rows stored from gs://" in email
+    assert "Invalid: 3, first at lines 3, 4, 6" in email
+    assert "Totals: EUR 32.49; USD 7" in email
     invalid = [r for r in pipeline.records() if r.get("message", "").startswith("Invalid row")]
     assert sorted(r["line"] for r in invalid) == [3, 4, 6], pipeline.log()
+
+
+def export(rows: int) -> bytes:
+    """A spreadsheet export: byte order mark, CRLF, quoted commas and line breaks, unicode,
+    a note column, mixed currencies, and every 100th row invalid."""
+    lines = ["\ufefforder_id,customer_email,amount,currency,note"]
+    for n in range(rows):
+        currency = ("EUR", "JPY", "USD")[n % 3]
+        email = "not an email" if n % 100 == 99 else f"zoë{n}@example.com"
+        note = '"two\r\nlines, with a comma"' if n % 10 == 0 else "ü"
+        lines.append(f"E-{n},{email},{n % 7}.25,{currency},{note}")
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def test_one_summary_per_file_whatever_its_batches_and_uploads(pipeline: Dev) -> None:
+    """1,200 rows make 3 batches; the same file uploaded twice is two files (two generations),
+    whose rows do not collide; each gets one email with its totals per currency."""
+    (pipeline.path / "export.csv").write_bytes(export(1200))
+    for _ in range(2):
+        pipeline.make("upload", "FILE=export.csv")
+    eventually(lambda: len(emails_about(pipeline, "export.csv")) == 2, 60, "two summaries")
+    time.sleep(2)  # a third would arrive by now
+    first, second = emails_about(pipeline, "export.csv")
+    assert first == second
+    assert "Subject: 1188 of 1200 rows stored from gs://" in first
+    # The invalid rows are reported at the line they start on (every 10th row spans 2 lines).
+    assert "Invalid: 12, first at lines 111, 221," in first
+    assert "Totals: EUR " in first and "; JPY " in first and "; USD " in first
+    rows = [r for r in sink_rows(pipeline) if r["row"]["order_id"].startswith("E-")]
+    assert len(rows) == len({r["insert_id"] for r in rows}) == 2 * 1188
+
+
+def test_a_file_over_max_upload_bytes_is_refused_with_one_line(pipeline: Dev) -> None:
+    (pipeline.path / "huge.csv").write_bytes(export(12_000))
+    assert (pipeline.path / "huge.csv").stat().st_size > MOST_UPLOAD_BYTES
+    assert "finalized -> /validate_and_parse: 200" in pipeline.make("upload", "FILE=huge.csv")
+    said = pipeline.line("huge.csv has ")
+    assert f"more than MAX_UPLOAD_BYTES ({MOST_UPLOAD_BYTES})" in said
+    time.sleep(1)
+    assert len([line for line in pipeline.output if "huge.csv has " in line]) == 1
+    assert not [r for r in sink_rows(pipeline) if r["row"]["order_id"] == "E-11999"]
+
+
+def test_any_file_is_uploaded_as_bytes(pipeline: Dev) -> None:
+    for name, data in (("config.json", b'{"not": "orders"}'), ("notes.txt", b"{oops")):
+        (pipeline.path / name).write_bytes(data)
+        output = pipeline.make("upload", f"FILE={name}")
+        assert "stored gs://" in output and "finalized -> /validate_and_parse: 200" in output
+        pipeline.line(f"{name}: not a .csv file")
 
 
 def test_uploads_the_emulator_cannot_take_are_refused_with_the_reason(pipeline: Dev) -> None:
@@ -256,42 +342,97 @@ def test_uploads_the_emulator_cannot_take_are_refused_with_the_reason(pipeline: 
 
 
 def test_a_message_delivered_twice_is_stored_once(pipeline: Dev) -> None:
-    message = batch("twice+1", "twice")
+    twice = file_id("twice.csv")
+    message = batch("twice.csv", record("twice"))
     for _ in range(2):
         pipeline.make("publish", "TOPIC=validated-records", f"DATA={message}", "ATTR=origin=test")
     eventually(
-        lambda: len([r for r in pipeline.records() if r.get("batch_id") == "twice+1"]) == 2,
+        lambda: len([r for r in pipeline.records() if r.get("file_id") == twice]) >= 2,
         what="two deliveries of the batch",
     )
     assert [r["insert_id"] for r in sink_rows(pipeline)].count("twice") == 1
+    eventually(lambda: emails_about(pipeline, "twice.csv"), what="the summary")
+    time.sleep(1)
+    assert len(emails_about(pipeline, "twice.csv")) == 1
 
 
-def test_a_message_that_always_fails_ends_on_its_dead_letter_topic(pipeline: Dev) -> None:
-    # BigQuery "unavailable": the local table file is a folder, so every insert fails.
-    table = pipeline.path / ".local" / "sinks" / "bigquery" / "pipeline.records.jsonl"
+@pytest.mark.parametrize(
+    ("name", "change", "rule"),
+    [
+        ("no-record-id", {"records": [{"order_id": "x"}]}, "records[0]: must be an object"),
+        ("infinity", {"records": [record("inf", amount="Infinity")]}, "amount must be 0 or more"),
+        ("numeric-id", {"file_id": 42}, "file_id: must be 32 hexadecimal digits"),
+        ("traversal", {"file_id": "../../notified/" + "0" * 18}, "file_id: must be 32"),
+        ("negative-index", {"index": -1}, "index: must be a whole number"),
+    ],
+)
+def test_a_malformed_message_is_logged_once_and_acknowledged(
+    pipeline: Dev, name: str, change: dict[str, Any], rule: str
+) -> None:
+    before = len(sink_rows(pipeline))
+    data = batch(f"{name}.csv", record(f"malformed-{name}"), **change)
+    start = len(pipeline.output)
+    pipeline.make("publish", "TOPIC=validated-records", f"DATA={data}")
+    pipeline.line(rule)
+    time.sleep(2.5)  # a retry (1 s backoff here) would be logged by now
+    assert len([line for line in pipeline.output[start:] if rule in line]) == 1
+    assert len(sink_rows(pipeline)) == before
+    assert "validated-records-dead-letter-dev: 0 message(s)" in pipeline.make("dead-letters")
+
+
+def test_failing_messages_all_reach_the_dead_letter_topic_and_one_command_replays_them(
+    pipeline: Dev,
+) -> None:
+    """With 1 s retry delays, several messages failing together all reach the dead-letter
+    topic (Google's emulator, pushing, dropped them after 3 deliveries); `make replay`
+    then stores each once, and the files' summaries are sent."""
+    # BigQuery "unavailable": the local table's folder is a file, so every insert fails.
+    table = sinks_of(pipeline) / "bigquery" / "pipeline.records"
+    kept = pipeline.path / "kept-table"
     table.parent.mkdir(parents=True, exist_ok=True)
-    kept = table.read_bytes() if table.is_file() else b""
-    table.unlink(missing_ok=True)
-    table.mkdir()
-    failures = lambda: [line for line in pipeline.output if "IsADirectoryError" in line]  # noqa: E731
+    if table.exists():
+        table.rename(kept)
+    table.write_text("unavailable")
+    failures = lambda: [line for line in pipeline.output if "FileExistsError" in line]  # noqa: E731
+    doomed = [f"doomed-{n}.csv" for n in range(3)]
     try:
-        pipeline.make("publish", "TOPIC=validated-records", f"DATA={batch('doomed+1', 'doomed')}")
+        for n, name in enumerate(doomed):
+            data = batch(name, record(f"doomed-{n}"))
+            pipeline.make("publish", "TOPIC=validated-records", f"DATA={data}")
 
         def dead_lettered() -> str:
             shown = pipeline.make("dead-letters")
-            return shown if "validated-records-dead-letter-dev: 1 message(s)" in shown else ""
+            return shown if "validated-records-dead-letter-dev: 3 message(s)" in shown else ""
 
-        shown = eventually(dead_lettered, 60, "the message on the dead-letter topic")
+        shown = eventually(dead_lettered, 90, "3 messages on the dead-letter topic")
     finally:
-        table.rmdir()
-        table.write_bytes(kept)
-    assert len(failures()) == 5  # max_delivery_attempts in functions.yaml
-    message = json.loads(shown.splitlines()[1])
-    assert json.loads(message["data"])["batch_id"] == "doomed+1"
-    source = message["attributes"]["CloudPubSubDeadLetterSourceSubscription"]
+        table.unlink()
+        if kept.exists():
+            kept.rename(table)
+    assert len(failures()) == 3 * 5, pipeline.log()  # max_delivery_attempts in functions.yaml
+    messages = [json.loads(line) for line in shown.splitlines() if line.startswith("{")]
+    assert sorted(json.loads(m["data"])["source"] for m in messages) == [
+        f"gs://test/{name}" for name in doomed
+    ]
+    source = messages[0]["attributes"]["CloudPubSubDeadLetterSourceSubscription"]
     assert source == "enrich-records-dev"
-    # `make dead-letters` leaves it there, to be shown again.
-    assert "validated-records-dead-letter-dev: 1 message(s)" in pipeline.make("dead-letters")
+    # `make dead-letters` leaves them there, to be shown again.
+    assert "validated-records-dead-letter-dev: 3 message(s)" in pipeline.make("dead-letters")
+
+    # One by its id (as `make dead-letters` shows it), then the others.
+    one = f"ID={messages[0]['messageId']}"
+    replayed = pipeline.make("replay", "TOPIC=validated-records-dead-letter-dev", one)
+    assert (
+        "replayed 1 message(s) of validated-records-dead-letter-dev to validated-records-dev"
+        in (replayed)
+    )
+    assert "validated-records-dead-letter-dev: 2 message(s)" in pipeline.make("dead-letters")
+    replayed = pipeline.make("replay", "TOPIC=validated-records-dead-letter-dev")
+    assert "replayed 2 message(s)" in replayed
+    eventually(lambda: all(emails_about(pipeline, name) for name in doomed), 60, "the summaries")
+    stored = [r["insert_id"] for r in sink_rows(pipeline)]
+    assert all(stored.count(f"doomed-{n}") == 1 for n in range(3))
+    assert "validated-records-dead-letter-dev: 0 message(s)" in pipeline.make("dead-letters")
 
 
 def test_sigterm_stops_the_emulators(pipeline: Dev) -> None:

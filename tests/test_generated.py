@@ -277,6 +277,27 @@ def test_env_files_hold_string_values(variant) -> None:
         assert values["GOOGLE_CLOUD_PROJECT"] == answers.get("gcp_project_id", "my-project-id")
 
 
+def test_the_pipeline_keeps_its_state_out_of_the_bucket_that_triggers_it(render) -> None:
+    """Every object written to the upload bucket triggers validate-and-parse: the pipeline's
+    state goes to a bucket of its own, which only notify-stakeholders may write to; and
+    MAX_UPLOAD_BYTES is a whole number of bytes."""
+    path = render(preset="pipeline")
+    manifest = yaml.safe_load((path / "functions.yaml").read_text())
+    functions = manifest["functions"]
+    uploads = {f["storage_bucket"] for f in functions.values() if "storage_bucket" in f}
+    assert uploads
+    for env_file in path.glob("env.*.yaml"):
+        values = yaml.safe_load(env_file.read_text())
+        assert values["STATE_BUCKET"] and values["STATE_BUCKET"] not in uploads, env_file.name
+        assert values["MAX_UPLOAD_BYTES"].isdigit(), env_file.name
+        writers = [
+            name
+            for name, f in functions.items()
+            if any(role.get("bucket") == values["STATE_BUCKET"] for role in f.get("roles", []))
+        ]
+        assert writers == ["notify-stakeholders"], env_file.name
+
+
 def test_sample_events_are_cloudevents_of_the_trigger(variant) -> None:
     _, answers, path = variant
     trigger = answers.get("trigger_type", "http")

@@ -161,6 +161,13 @@ def command_dead_letters(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_replay(args: argparse.Namespace) -> int:
+    from gcf_devkit.local.commands import replay
+
+    print(replay(_local(args), args.topic, args.id))
+    return 0
+
+
 def command_postgres(args: argparse.Namespace) -> int:
     from gcf_devkit.local import postgres
     from gcf_devkit.project import Layout
@@ -272,6 +279,15 @@ def parser() -> argparse.ArgumentParser:
         "show what reached each dead-letter topic of `gcf dev`",
     )
     local_options(dead)
+    again = add(
+        "replay",
+        command_replay,
+        "gcf_devkit.local.commands",
+        "publish what reached a dead-letter topic of `gcf dev` again, to the topic it failed on",
+    )
+    local_options(again)
+    again.add_argument("topic", help="a dead-letter topic (its name or local id)")
+    again.add_argument("--id", default="", help="only this message id (default: every message)")
     add(
         "postgres",
         command_postgres,

@@ -1,4 +1,4 @@
-"""`gcf publish`, `gcf upload` and `gcf dead-letters`: talk to the emulators of `gcf dev`.
+"""`gcf publish`, `gcf upload`, `gcf dead-letters` and `gcf replay`: talk to the emulators of `gcf dev`.
 
 Each finds the emulators from the server's port (PORT, default 8080) as `gcf dev` started
 them, and names topics and buckets as functions.yaml does (a topic by its name or its
@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import base64
 import json
-import mimetypes
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gcf_devkit import events
 from gcf_devkit._errors import GcfError
 from gcf_devkit.local.emulators import Wiring, call, ports, publish, wiring
 from gcf_devkit.project import Project, ProjectError
+
+# How many empty answers in a row mean a subscription holds no message.
+EMPTY_PULLS = 3
 
 
 class LocalError(GcfError):
@@ -89,7 +93,8 @@ def upload(local: Local, path: Path, bucket: str = "", name: str = "") -> list[s
             "(Cloud Storage can): upload a file with some content"
         )
     name = name or path.name
-    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    # Stored as bytes whatever the name: the emulator parses a body sent as application/json.
+    content_type = "application/octet-stream"
     query = f"uploadType=media&name={urllib.parse.quote(name, safe='')}"
     request = urllib.request.Request(
         f"http://{local.storage_host}/upload/storage/v1/b/{bucket}/o?{query}",
@@ -116,7 +121,8 @@ def upload(local: Local, path: Path, bucket: str = "", name: str = "") -> list[s
         if f.storage_event != "finalized":
             continue
         event = events.storage_event({**stored, "bucket": bucket, "name": name}, "finalized")
-        status, text = events.send(f"http://127.0.0.1:{local.port}/{f.entry_point}", event)
+        url = f"http://127.0.0.1:{local.port}/{f.entry_point}"
+        status, text = events.send(url, event, timeout=f.timeout + 10)
         lines.append(f"finalized -> /{f.entry_point}: {status} {text.strip()[:200]}")
         failed = failed or status >= 400
     if failed:
@@ -124,17 +130,16 @@ def upload(local: Local, path: Path, bucket: str = "", name: str = "") -> list[s
     return lines
 
 
-def dead_letters(local: Local) -> list[str]:
-    """What reached each dead-letter topic, left there to be shown again: a line per topic,
-    and a JSON line per message."""
-    subscriptions = local.wired().dead_letters
-    if not subscriptions:
-        return ["no dead-letter topic in functions.yaml"]
-    lines = []
-    for s in subscriptions:
-        path = f"/v1/projects/{local.project_id}/subscriptions/{s.name}"
+def _pull_all(local: Local, subscription: str) -> list[dict[str, Any]]:
+    """Lease every message of a pull subscription. The emulator can answer a pull with
+    nothing while it holds messages, so it is asked again until it has answered nothing
+    three times in a row."""
+    path = f"/v1/projects/{local.project_id}/subscriptions/{subscription}"
+    found: dict[str, dict[str, Any]] = {}
+    empty = 0
+    while empty < EMPTY_PULLS:
         try:
-            received = call(
+            answer = call(
                 local.pubsub_host,
                 "POST",
                 f"{path}:pull",
@@ -142,7 +147,36 @@ def dead_letters(local: Local) -> list[str]:
             )
         except OSError:
             raise _unreachable("Pub/Sub emulator", local.pubsub_host) from None
-        messages = received.get("receivedMessages", [])
+        received = answer.get("receivedMessages", [])
+        for item in received:
+            found.setdefault(item["message"].get("messageId", item["ackId"]), item)
+        empty = 0 if received else empty + 1
+        if not received:
+            time.sleep(0.1)
+    return list(found.values())
+
+
+def _settle(local: Local, subscription: str, ack_ids: list[str], keep: bool) -> None:
+    """Acknowledge leased messages, or (keep) hand them back at once, to be shown again."""
+    if not ack_ids:
+        return
+    path = f"/v1/projects/{local.project_id}/subscriptions/{subscription}"
+    if keep:
+        body: dict[str, Any] = {"ackIds": ack_ids, "ackDeadlineSeconds": 0}
+        call(local.pubsub_host, "POST", f"{path}:modifyAckDeadline", body)
+    else:
+        call(local.pubsub_host, "POST", f"{path}:acknowledge", {"ackIds": ack_ids})
+
+
+def dead_letters(local: Local) -> list[str]:
+    """What reached each dead-letter topic, left there to be shown again: a line per topic,
+    and a JSON line per message (`make replay TOPIC=<that topic>` publishes them again)."""
+    subscriptions = local.wired().dead_letters
+    if not subscriptions:
+        return ["no dead-letter topic in functions.yaml"]
+    lines = []
+    for s in subscriptions:
+        messages = _pull_all(local, s.name)
         lines.append(f"{s.topic}: {len(messages)} message(s)")
         for item in messages:
             message = item["message"]
@@ -156,12 +190,50 @@ def dead_letters(local: Local) -> list[str]:
                     }
                 )
             )
-        if messages:  # left on the topic: shown again next time
-            ack_ids = [item["ackId"] for item in messages]
-            call(
-                local.pubsub_host,
-                "POST",
-                f"{path}:modifyAckDeadline",
-                {"ackIds": ack_ids, "ackDeadlineSeconds": 0},
-            )
+        _settle(local, s.name, [item["ackId"] for item in messages], keep=True)
     return lines
+
+
+def replay(local: Local, topic: str, message_id: str = "") -> str:
+    """Publish the messages of a dead-letter topic (or only `message_id`) again to the topic
+    they failed on, without the attributes Pub/Sub added, and remove them from it."""
+    dead = {s.topic: s for s in local.wired().dead_letters}
+    local_id = topic if topic in dead else local.project.topic(topic, local.environment)
+    if local_id not in dead:
+        known = ", ".join(dead) or "none"
+        raise LocalError(
+            f"TOPIC: {topic!r} is not a dead-letter topic; dead-letter topics: {known}"
+        )
+    sources = {s.name: s.topic for s in local.wired().subscriptions if s.function}
+    fallback = next(
+        (s.topic for s in local.wired().subscriptions if s.dead_letter_topic == local_id), ""
+    )
+    leased = _pull_all(local, dead[local_id].name)
+    replayed, kept, targets = [], [], set()
+    for item in leased:
+        message = item["message"]
+        if message_id and message.get("messageId") != message_id:
+            kept.append(item["ackId"])
+            continue
+        attributes = message.get("attributes", {})
+        target = sources.get(
+            attributes.get("CloudPubSubDeadLetterSourceSubscription", ""), fallback
+        )
+        original = {
+            k: v for k, v in attributes.items() if not k.startswith("CloudPubSubDeadLetter")
+        }
+        data = base64.b64decode(message.get("data", ""))
+        try:
+            publish(local.pubsub_host, local.project_id, target, data, original)
+        except OSError:
+            kept.append(item["ackId"])
+            continue
+        replayed.append(item["ackId"])
+        targets.add(target)
+    _settle(local, dead[local_id].name, kept, keep=True)
+    _settle(local, dead[local_id].name, replayed, keep=False)
+    if message_id and not replayed:
+        raise LocalError(f"ID: no message {message_id} on {local_id} (make dead-letters)")
+    return (
+        f"replayed {len(replayed)} message(s) of {local_id} to {', '.join(sorted(targets)) or '-'}"
+    )

@@ -5,10 +5,12 @@
 
 Pub/Sub is Google's emulator (`gcloud components install pubsub-emulator`, Java 11+).
 Every topic a function reads or writes is created under its local id (suffixed
--<ENV> as when deployed), and each Pub/Sub or scheduler function gets a push
-subscription to its path on the local server: the repo's own push subscription
+-<ENV> as when deployed), and each Pub/Sub or scheduler function gets a subscription
+delivered to its path on the local server: the repo's own push subscription
 (dead-letter topic, delivery attempts and retry backoff as `gcf deploy` sets them)
 or, for a function behind an Eventarc trigger, the subscription Eventarc would own.
+The emulator holds them as pull subscriptions, and gcf_devkit.local.delivery pushes
+their messages, since the emulator's own push loses some (that module says when).
 Each dead-letter topic has a pull subscription, read by `make dead-letters`. A
 scheduler function's job publishes its message on its schedule, as Cloud Scheduler
 does. Cloud Storage is gcp-storage-emulator, with a bucket per storage function;
@@ -29,6 +31,7 @@ import contextlib
 import ctypes
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -46,6 +49,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from gcf_devkit import rules
+from gcf_devkit.local.delivery import LEASE_SECONDS, Pusher, Route
 from gcf_devkit.project import Function, Layout, Project, ProjectError
 
 INSTALL_PUBSUB = "gcloud components install pubsub-emulator  # and Java 11 or newer"
@@ -58,6 +62,14 @@ def say(message: str) -> None:
     """One line on stderr, in one write (the functions' logs share the terminal)."""
     sys.stderr.write(f"devserver: {message}\n")
     sys.stderr.flush()
+
+
+def seconds(name: str, duration: str) -> float:
+    """Seconds of a Pub/Sub duration such as "10s" or "1.5s"; `name` is where it was set."""
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)s", duration.strip())
+    if not match:
+        raise ValueError(f"{name}: must be seconds such as 10s (got {duration!r})")
+    return float(match[1])
 
 
 def ports(port: int) -> tuple[int, int]:
@@ -85,29 +97,31 @@ class Subscription:
     endpoint: str = ""
     dead_letter_topic: str = ""
     max_delivery_attempts: int = 0
-    retry: bool = False
     ack_deadline: int = 10
     note: str = ""
 
     def body(self, project: str) -> dict[str, Any]:
-        """The emulator's REST body for this subscription."""
-        body: dict[str, Any] = {
+        """The emulator's REST body for this subscription: a pull subscription, whose
+        messages a function's `delivery.Pusher` delivers (the emulator's own push loses
+        some: gcf_devkit.local.delivery says how)."""
+        ack_deadline = LEASE_SECONDS if self.function else self.ack_deadline
+        return {
             "topic": f"projects/{project}/topics/{self.topic}",
-            "ackDeadlineSeconds": self.ack_deadline,
+            "ackDeadlineSeconds": ack_deadline,
         }
-        if self.endpoint:
-            body["pushConfig"] = {"pushEndpoint": self.endpoint}
-        if self.dead_letter_topic:
-            body["deadLetterPolicy"] = {
-                "deadLetterTopic": f"projects/{project}/topics/{self.dead_letter_topic}",
-                "maxDeliveryAttempts": self.max_delivery_attempts,
-            }
-        if self.retry:
-            body["retryPolicy"] = {
-                "minimumBackoff": os.environ.get("PUBSUB_MIN_RETRY_DELAY") or rules.MIN_RETRY_DELAY,
-                "maximumBackoff": os.environ.get("PUBSUB_MAX_RETRY_DELAY") or rules.MAX_RETRY_DELAY,
-            }
-        return body
+
+    def retry_delays(self) -> tuple[float, float]:
+        """The least and most delay between two deliveries, in seconds: as deployed, or
+        PUBSUB_MIN_RETRY_DELAY / PUBSUB_MAX_RETRY_DELAY (such as 1s)."""
+        least = seconds(
+            "PUBSUB_MIN_RETRY_DELAY",
+            os.environ.get("PUBSUB_MIN_RETRY_DELAY") or rules.MIN_RETRY_DELAY,
+        )
+        most = seconds(
+            "PUBSUB_MAX_RETRY_DELAY",
+            os.environ.get("PUBSUB_MAX_RETRY_DELAY") or rules.MAX_RETRY_DELAY,
+        )
+        return least, max(least, most)
 
 
 @dataclass(frozen=True)
@@ -142,7 +156,6 @@ def wiring(repo: Project, environment: str, project: str, port: int) -> Wiring:
             f.entry_point,
             f"http://127.0.0.1:{port}/{f.entry_point}/projects/{project}/topics/{topic}",
             ack_deadline=rules.ack_deadline(f.timeout),
-            retry=True,
         )
         if f.push_subscription:  # the repo's own push subscription, as `gcf deploy` makes it
             dead_letter = repo.topic(f.dead_letter_topic, environment)
@@ -326,6 +339,7 @@ class Emulators:
         self.persist = os.environ.get("PERSIST", "") not in ("", "0")
         self.wired = wiring(repo, environment, self.project, port)
         self.processes: list[Process] = []
+        self.pushers: list[Pusher] = []
         self.owner = os.getpid()
         self.stopped = threading.Event()
         self.started = time.monotonic()
@@ -354,7 +368,7 @@ class Emulators:
             threading.Thread(target=self.prepare, args=(process,), daemon=True).start()
         clients = self.repo.root / "clients.py"
         if clients.exists() and "LOCAL_SINK_DIR" in clients.read_text():
-            stand_ins = "BigQuery rows as JSON lines, emails as files"
+            stand_ins = "BigQuery rows, emails and state objects as files: gcf_devkit.local.sinks"
             say(f"local stand-ins ({stand_ins}) in {os.environ['LOCAL_SINK_DIR']}")
 
     def prepare(self, process: Process) -> None:
@@ -365,12 +379,13 @@ class Emulators:
         try:
             if process.name.startswith("Pub/Sub"):
                 wire_pubsub(process.host, self.project, self.wired)
+                self.push(process.host)
             else:
                 for bucket in self.wired.buckets:
                     with contextlib.suppress(urllib.error.HTTPError):  # kept with PERSIST=1
                         body = {"name": bucket}
                         call(process.host, "POST", f"/storage/v1/b?project={self.project}", body)
-        except OSError as error:
+        except (OSError, ValueError) as error:
             say(f"could not wire the {process.name}: {error}; its output is in {process.log}")
             return
         say(
@@ -387,6 +402,18 @@ class Emulators:
             threading.Thread(
                 target=run_jobs, args=(process.host, self.project, jobs, self.stopped), daemon=True
             ).start()
+
+    def push(self, host: str) -> None:
+        """Deliver each function's subscription, as Pub/Sub push does (gcf_devkit.local.delivery)."""
+        for s in self.wired.subscriptions:
+            if s.function:
+                least, most = s.retry_delays()
+                route = Route(
+                    s.name, s.endpoint, s.ack_deadline, s.dead_letter_topic, s.max_delivery_attempts
+                )
+                pusher = Pusher(host, self.project, route, self.stopped, least, most)
+                self.pushers.append(pusher)
+                pusher.start()
 
     def describe(self, process: Process) -> list[str]:
         """What is wired, one line each."""
@@ -434,6 +461,8 @@ class Emulators:
         if os.getpid() != self.owner:
             return
         self.stopped.set()
+        for pusher in self.pushers:
+            pusher.stop()
         for process in self.processes:
             process.stop()
         self.processes.clear()
