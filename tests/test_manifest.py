@@ -401,9 +401,7 @@ def two_functions(render, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_added_functions_are_checked_linted_and_tested(
-    two_functions: Path, tmp_path: Path
-) -> None:
+def test_added_functions_are_checked_linted_and_tested(two_functions: Path, tmp_path: Path) -> None:
     output = check([*MAKE, "check"], two_functions)
     assert "count-words: count_words (pubsub" in output
     assert "hello: hello (http" in output

@@ -381,14 +381,18 @@ def test_replace_value_writes_a_string_that_reads_back_as_itself(migrations, val
     assert yaml.safe_load(again)["storage_event"] == "finalized"
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(value=st.text())
 def test_any_replaced_value_reads_back_as_itself(migrations, value: str) -> None:
     changed = migrations.replace_value(ANSWERS, "team", "payments", value)
     assert yaml.safe_load(changed) == {**yaml.safe_load(ANSWERS), "team": value}
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(value=st.text())
 def test_a_value_as_copier_writes_it_is_found(migrations, value: str) -> None:
     """The old value is compared as YAML reads it, however Copier's YAML writer quoted it."""

@@ -9,9 +9,8 @@ matcher and the values derived from the answers.
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -123,6 +122,21 @@ CASES = [
     bad(r.concurrency_error, 2, "0.999", "1Gi", key="concurrency"),
     bad(r.concurrency_error, 80, "0.5", "1Gi", key="concurrency"),
     bad(r.concurrency_error, 0, "1", "512Mi", key="concurrency"),
+    # -- sync or async: one event loop's concurrency, functions-framework with aio
+    ok(r.function_style_error, "sync"),
+    ok(r.function_style_error, "async"),
+    bad(r.function_style_error, "Async", key="function_style"),
+    bad(r.function_style_error, "", key="function_style"),
+    ok(r.style_concurrency_error, "async", 1),
+    ok(r.style_concurrency_error, "async", r.LOOP_CONCURRENCY),
+    bad(r.style_concurrency_error, "async", r.LOOP_CONCURRENCY + 1, key="concurrency", value=251),
+    ok(r.style_concurrency_error, "sync", 1000),
+    ok(r.aio_pin_error, "3.9"),
+    ok(r.aio_pin_error, "3.10.2"),
+    ok(r.aio_pin_error, "4.0.0"),
+    bad(r.aio_pin_error, "3.8.1", key="function_style"),
+    bad(r.aio_pin_error, "3", key="function_style"),
+    bad(r.aio_pin_error, "", key="function_style", value="no version"),
     bad(r.concurrency_error, 1001, "1", "512Mi", key="concurrency"),
     # -- timeouts: 540 s for events, 3600 s for HTTP
     ok(r.timeout_error, 1, True),
@@ -791,7 +805,8 @@ def test_every_account_and_provider_id_is_one_google_takes(function_name: str) -
         assert rules.service_account_error(email, "service_account") == "", email
     provider = rules.provider_id(function_name)
     assert re.fullmatch(r"[a-z0-9-]{4,32}", provider), provider
-    assert not provider.startswith("gcp-") and not provider.endswith("-")
+    assert not provider.startswith("gcp-")
+    assert not provider.endswith("-")
 
 
 @pytest.mark.parametrize(
