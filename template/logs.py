@@ -1,16 +1,20 @@
 """Structured logging for Cloud Logging: one JSON object per line on stdout.
 
 Cloud Logging reads `severity` and `message` from each line, and links the entry
-to its request trace through `logging.googleapis.com/trace`. Extra fields passed
-with `logger.info(..., extra={...})` become fields of the entry.
+to its request trace through `logging.googleapis.com/trace`: a sync function's request
+is Flask's, an async function's the one its `@logs.traced` decorator keeps. Extra fields
+passed with `logger.info(..., extra={...})` become fields of the entry.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import sys
+from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,9 @@ HANDLER_NAME = "logs.json"
 
 # Attributes every LogRecord has; anything else came in through `extra`.
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# The headers of the request an async function is serving (set by `traced`): Starlette has no
+# request context of Flask's kind.
+_request_headers: ContextVar[Any] = ContextVar("request_headers", default=None)
 
 
 def trace_fields(headers: Any, project: str | None) -> dict[str, Any]:
@@ -69,10 +76,31 @@ class JsonFormatter(logging.Formatter):
         entry.update(
             (key, value) for key, value in vars(record).items() if key not in _RECORD_ATTRIBUTES
         )
-        if flask.has_request_context():
-            project = os.environ.get("GOOGLE_CLOUD_PROJECT")
-            entry.update(trace_fields(flask.request.headers, project))
+        headers = _request_headers.get()
+        if headers is None and flask.has_request_context():
+            headers = flask.request.headers
+        if headers is not None:
+            entry.update(trace_fields(headers, os.environ.get("GOOGLE_CLOUD_PROJECT")))
         return json.dumps(entry, default=str)
+
+
+def traced(
+    function: Callable[[Any], Coroutine[Any, Any, Any]],
+) -> Callable[[Any], Coroutine[Any, Any, Any]]:
+    """Decorate an async HTTP function: the entries it logs carry its request's trace.
+
+    Put it below `@functions_framework.aio.http`.
+    """
+
+    @functools.wraps(function)
+    async def handle(request: Any) -> Any:
+        token = _request_headers.set(request.headers)
+        try:
+            return await function(request)
+        finally:
+            _request_headers.reset(token)
+
+    return handle
 
 
 def own_modules() -> set[str]:

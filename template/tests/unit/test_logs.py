@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import logging
 import sys
+from types import SimpleNamespace
 
 import flask
 import pytest
@@ -66,6 +68,21 @@ def test_entries_of_a_request_carry_its_trace(
     assert entry[logs.TRACE] == f"projects/{PROJECT}/traces/{TRACE_ID}"
     assert entry[logs.SPAN_ID] == span
     assert entry[logs.TRACE_SAMPLED] is sampled
+
+
+def test_entries_of_an_async_request_carry_its_trace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", PROJECT)
+    request = SimpleNamespace(headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"})
+
+    @logs.traced
+    async def function(_: object) -> dict[str, object]:
+        await asyncio.sleep(0)
+        return format_record()
+
+    entry = asyncio.run(function(request))
+    assert entry[logs.TRACE] == f"projects/{PROJECT}/traces/{TRACE_ID}"
+    assert entry[logs.SPAN_ID] == "00f067aa0ba902b7"
+    assert logs.TRACE not in format_record(), "the trace ends with the request"
 
 
 def test_no_trace_without_trace_headers_or_project(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,7 @@ else:
     LogRecord = logging.LogRecord
 
 # An event function: sync (functions_framework.cloud_event) or async (aio.cloud_event).
-EventFunction = Callable[[CloudEvent], None] | Callable[[CloudEvent], Awaitable[None]]
+EventFunction = Callable[[CloudEvent], Awaitable[None] | None]
 # Call an event function directly; return the log record it wrote for the event.
 Handle = Callable[[EventFunction, CloudEvent], LogRecord]
 # Start a functions-framework server for a target, with extra environment variables.
