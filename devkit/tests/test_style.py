@@ -58,7 +58,7 @@ def test_a_function_takes_its_own_style_else_the_answers_else_sync(repo: Repo) -
         ({"function_style": "asyncio"}, "function_style: must be one of sync, async"),
         ({"function_style": True}, "function_style: must be a string"),
         (
-            {"function_style": "async", "concurrency": 251},
+            {"function_style": "async", "concurrency": 501, "memory": "2Gi", "cpu": "2"},
             "concurrency: an async function serves its requests on one event loop",
         ),
     ],

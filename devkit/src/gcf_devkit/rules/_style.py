@@ -12,12 +12,14 @@ from urllib.parse import quote
 from ._common import choice_error, got
 
 FUNCTION_STYLES = ("sync", "async")
-# The most requests one event loop should take at once. The loop spends about 0.2 ms of one
-# vCPU on each request (functions-framework's app under uvicorn: `tasks.py bench serve`
-# measures 4,500 requests a second on a full core), so 250 requests that each wait 50 ms
-# keep it busy: above that requests queue for the loop's CPU, not for their I/O, and
-# latency grows while throughput does not. Cloud Run adds instances instead.
-LOOP_CONCURRENCY = 250
+# The most requests one event loop should take at once. An async function has one loop per
+# instance (ASYNC_WORKERS), on one vCPU whatever `cpu` is, and the loop spends about 0.2 ms of
+# it on each request (functions-framework's app under uvicorn answers about 5,000 requests a
+# second on a full core). 400 requests that each wait 50 ms then keep it busy: issue 23
+# measured 4,555 requests a second at a mean of 87 ms, for 50 ms of waiting. Beyond 500,
+# requests wait for the loop's CPU rather than for their I/O unless each waits 100 ms or more,
+# and latency grows while throughput does not: let Cloud Run add instances instead.
+LOOP_CONCURRENCY = 500
 # One event loop per instance: it holds the whole concurrency, and one database pool.
 ASYNC_WORKERS = 1
 # functions-framework's first release with functions_framework.aio.
@@ -33,9 +35,10 @@ def style_concurrency_error(style: str, concurrency: int) -> str:
     if style == "async" and concurrency > LOOP_CONCURRENCY:
         return (
             f"concurrency: an async function serves its requests on one event loop, which "
-            f"uses one vCPU and keeps up with about {LOOP_CONCURRENCY} requests at once; "
-            f"above that they wait for the loop, not for I/O: use {LOOP_CONCURRENCY} or "
-            f"less, and let instances scale (max_instances){got(concurrency)}"
+            f"uses one vCPU (more cpu does not raise it) and keeps up with about "
+            f"{LOOP_CONCURRENCY} requests at once; above that they wait for the loop, not for "
+            f"I/O: use {LOOP_CONCURRENCY} or less, and let instances scale (max_instances)"
+            f"{got(concurrency)}"
         )
     return ""
 
