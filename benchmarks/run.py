@@ -265,6 +265,10 @@ def hello(request):
     time.sleep(float(request.args.get("wait", "0")))
     return "Hello, World!"
 """
+# The function every throughput figure is of: it waits this long per request, as one that
+# calls an API would. One instance can then answer at most concurrency / WAIT a second.
+WAIT = 0.05
+TIMER_RESOLUTION = 0.001
 
 
 def free_port() -> int:
@@ -293,17 +297,43 @@ def render(work: Path, name: str, **answers: str) -> Path:
     return destination
 
 
-def with_wait(repo: Path, seconds: float) -> Path:
-    """Make the generated HTTP handler wait, as one that calls an API would."""
-    main_py = repo / "main.py"
-    source = main_py.read_text().replace("import logging\n", "import logging\nimport time\n", 1)
-    anchor = '    if request.method in ("GET", "HEAD"):'
-    main_py.write_text(source.replace(anchor, f"    time.sleep({seconds})\n{anchor}", 1))
+WAITING_FUNCTION = {
+    "sync": """\
+import time
+
+import functions_framework
+
+
+@functions_framework.http
+def my_function(request):
+    time.sleep({wait})
+    return "waited"
+""",
+    "async": """\
+import asyncio
+
+import functions_framework.aio
+
+
+@functions_framework.aio.http
+async def my_function(request):
+    await asyncio.sleep({wait})
+    return "waited"
+""",
+}
+
+
+def with_waiting_function(repo: Path, style: str, seconds: float) -> Path:
+    """Replace the generated repo's function by one that only waits, as one that calls an API
+    would (`time.sleep` when sync, `await asyncio.sleep` when async): the figures are then of
+    the servers, not of the sample's own work (its JSON log line, for one)."""
+    (repo / "main.py").write_text(WAITING_FUNCTION[style].format(wait=seconds))
     return repo
 
 
 class Server:
-    """A server process on a free port: the generated `make dev`, or bare functions-framework."""
+    """A server process on a free port: the generated `make dev` (`gcf dev`), or bare
+    functions-framework."""
 
     def __init__(
         self, repo: Path, bare: bool, threads: str | None = None, target: str = "hello"
@@ -313,6 +343,7 @@ class Server:
         # the first start (some machines set PYTHONDONTWRITEBYTECODE for every process).
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env["PORT"] = str(self.port)
+        env.pop("THREADS", None)
         if threads:
             env["THREADS"] = threads
         if bare:
@@ -327,7 +358,7 @@ class Server:
             ]
             self.path = "/"
         else:
-            args = [sys.executable, "-m", "tools.devserver"]
+            args = [str(BIN / "gcf"), "dev", "--port", str(self.port), "--env", "dev"]
             self.path = "/my_function"
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
@@ -355,15 +386,75 @@ class Server:
         self.process.wait(timeout=10)
 
 
-def wrk(url: str, seconds: int, connections: int) -> float:
-    """Requests per second that wrk measures."""
-    output = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", url],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return float(re.search(r"Requests/sec:\s+([0-9.]+)", output)[1])
+# wrk counts every answer; this script counts the 2xx ones apart, and reports the latency
+# range, so that an error page or a handler that did not wait cannot pass for throughput.
+WRK_SCRIPT = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) ok = 0; other = 0 end
+function response(status, headers, body)
+  if status >= 200 and status < 300 then ok = ok + 1 else other = other + 1 end
+end
+function done(summary, latency, requests)
+  local good, bad = 0, 0
+  for _, t in ipairs(threads) do good = good + t:get("ok"); bad = bad + t:get("other") end
+  local e = summary.errors
+  io.write(string.format("GCF_BENCH %d %d %d %d %d %d %d\\n", good, bad,
+    e.connect + e.read + e.write + e.timeout, summary.duration, latency.min, latency.mean,
+    latency.max))
+end
+"""
+
+
+class Load:
+    """What one wrk run measured: 2xx answers a second, and the latency range."""
+
+    def __init__(self, output: str, url: str) -> None:
+        found = re.search(r"GCF_BENCH (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", output)
+        if not found:
+            raise SystemExit(f"bench: wrk printed no summary for {url}:\n{output}")
+        ok, other, errors, duration, low, mean, high = map(int, found.groups())
+        self.ok, self.other, self.errors = ok, other, errors
+        self.rate = ok / (duration / 1e6)
+        self.min, self.mean, self.max = low / 1e6, mean / 1e6, high / 1e6
+
+
+def wrk(url: str, seconds: int, connections: int, waits: float = 0.0) -> Load:
+    """Load `url` with wrk; stop with an error unless every answer was a 2xx and none came
+    sooner than `waits` seconds (the work the handler does: it really ran)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT)
+    try:
+        output = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--timeout=10s",
+                "--script",
+                script.name,
+                url,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    finally:
+        os.unlink(script.name)
+    load = Load(output, url)
+    if load.ok == 0 or load.other:
+        raise SystemExit(
+            f"bench: {url} at concurrency {connections}: {load.ok} 2xx answers, {load.other} "
+            "others: the figure would count errors"
+        )
+    # libuv (uvloop) rounds timers to the millisecond, and may fire one that much early.
+    if load.min < waits - TIMER_RESOLUTION:
+        raise SystemExit(
+            f"bench: {url} answered in {load.min * 1000:.1f} ms, sooner than the {waits * 1000:.0f} "
+            "ms its handler waits: the handler did not run as measured"
+        )
+    return load
 
 
 def http_ok(url: str) -> bool:
@@ -371,56 +462,100 @@ def http_ok(url: str) -> bool:
         return response.status == 200
 
 
-def bench_serve(rounds: int = 5, seconds: int = 8) -> None:
+def bench_serve(rounds: int = 5, seconds: int = 6, levels: tuple[int, ...] = (80, 400)) -> None:
+    """Throughput of a function that waits 50 ms per request, on one instance, at each
+    concurrency of `levels`: `make dev` and bare functions-framework, async and sync; and
+    start-up to the first answer of each style under `make dev`."""
     if shutil.which("wrk") is None:
-        print("bench serve needs wrk (apt-get install wrk)", file=sys.stderr)
-        return
+        raise SystemExit("bench serve needs wrk (apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="gcf-bench-serve-"))
     try:
-        bare = work / "bare"
-        bare.mkdir()
-        (bare / "main.py").write_text(BARE_FUNCTION)
-        io_80 = with_wait(render(work, "io-80"), 0.05)
-        io_1 = with_wait(render(work, "io-1", concurrency="1"), 0.05)
-        configs = {
-            "generated, concurrency 80 (THREADS=80)": (io_80, False, None, "?name=bench"),
-            "bare functions-framework, THREADS=80": (bare, True, "80", "?wait=0.05"),
-            "bare functions-framework, default THREADS": (bare, True, None, "?wait=0.05"),
-            "generated, concurrency 1 (THREADS=1)": (io_1, False, None, "?name=bench"),
+        # The same generated function under both servers: `make dev`, and bare
+        # functions-framework as Cloud Functions runs it (THREADS=concurrency for a sync one).
+        repos = {
+            (style, level): with_waiting_function(
+                render(work, f"{style}-{level}", function_style=style, concurrency=str(level)),
+                style,
+                WAIT,
+            )
+            for style in ("async", "sync")
+            for level in levels
         }
+        # name -> level -> (repo, bare, THREADS)
+        configs: dict[str, dict[int, tuple[Path, bool, str | None]]] = {
+            "make dev, async": {lv: (repos["async", lv], False, None) for lv in levels},
+            "bare functions-framework, async": {
+                lv: (repos["async", lv], True, None) for lv in levels
+            },
+            "make dev, sync": {lv: (repos["sync", lv], False, None) for lv in levels},
+            "bare functions-framework, sync": {
+                lv: (repos["sync", lv], True, str(lv)) for lv in levels
+            },
+        }
+        loads: dict[tuple[str, int], list[Load]] = {}
 
-        def load(config: tuple[Path, bool, str | None, str]) -> Callable[[int], float]:
+        def load(name: str, level: int) -> Callable[[int], float]:
             def measure(_: int) -> float:
-                repo, is_bare, threads, query = config
-                server = Server(repo, is_bare, threads)
+                repo, is_bare, threads = configs[name][level]
+                server = Server(repo, is_bare, threads, target="my_function")
+                query = "?name=bench"
                 try:
                     server.first_response(lambda url: http_ok(url + query))
-                    return wrk(server.url + query, seconds, 80)
+                    result = wrk(server.url + query, seconds, level, waits=WAIT)
+                finally:
+                    server.stop()
+                loads.setdefault((name, level), []).append(result)
+                return result.rate
+
+            return measure
+
+        sides = {f"{name} @{level}": load(name, level) for name in configs for level in levels}
+        rates = alternate(sides, rounds)
+        medians = {key: statistics.median(values) for key, values in rates.items()}
+
+        def starts(repo: Path) -> Callable[[int], float]:
+            def measure(_: int) -> float:
+                server = Server(repo, False)
+                try:
+                    return server.first_response(lambda url: http_ok(url + "?name=bench"))
                 finally:
                     server.stop()
 
             return measure
 
-        rps = alternate({name: load(config) for name, config in configs.items()}, rounds)
-        medians = {name: statistics.median(values) for name, values in rps.items()}
-        print(
-            f"Throughput of a handler that waits 50 ms, wrk -t2 -c80 -d{seconds}s, {rounds} runs each (median req/s):"
+        startup = alternate(
+            {style: starts(repos[style, levels[0]]) for style in ("async", "sync")}, 2 * rounds + 1
         )
-        for name, value in medians.items():
-            print(f"  {name:44} {value:8.1f}")
-        ours = medians["generated, concurrency 80 (THREADS=80)"]
-        print(
-            f"  generated / bare at THREADS=80:          {ours / medians['bare functions-framework, THREADS=80']:.2f} (target >= 0.9)"
-        )
-        print(
-            f"  generated / bare at default THREADS:     {ours / medians['bare functions-framework, default THREADS']:.2f} (target >= 0.9)"
-        )
-        print(
-            f"  concurrency 80 / concurrency 1:          {ours / medians['generated, concurrency 1 (THREADS=1)']:.1f} (target >= 20)"
-        )
-        bench_startup(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+    print(
+        f"A function that waits {WAIT * 1000:.0f} ms per request, one instance, wrk -t2 "
+        f"-d{seconds}s, {rounds} runs each, alternating: median 2xx answers a second (every "
+        f"answer a 2xx, none sooner than {(WAIT - TIMER_RESOLUTION) * 1000:.0f} ms: checked)"
+    )
+    header = "".join(f"{'concurrency ' + str(lv):>18}" for lv in levels)
+    print(f"  {'':34}{header}")
+    print(f"  {'limit (concurrency / wait)':34}" + "".join(f"{lv / WAIT:18.0f}" for lv in levels))
+    for name in configs:
+        cells = ""
+        for level in levels:
+            mean = statistics.median(x.mean for x in loads[name, level]) * 1000
+            cells += f"{medians[f'{name} @{level}']:9.0f} ({mean:4.0f} ms)"
+        print(f"  {name:34}{cells}")
+    print("  (in parentheses: mean latency; the same function under both servers)")
+    for level in levels:
+        ours = medians[f"make dev, async @{level}"]
+        bare_async = medians[f"bare functions-framework, async @{level}"]
+        sync = medians[f"make dev, sync @{level}"]
+        print(
+            f"  at {level}: make dev async / bare async {ours / bare_async:.2f} (target >= 0.9); "
+            f"make dev async / make dev sync {ours / sync:.2f}"
+            + (" (target >= 2.5)" if level == levels[-1] else "")
+        )
+    print(f"Start-up of make dev to its first answer, {2 * rounds + 1} runs each (median):")
+    for style, values in startup.items():
+        print(f"  {style:6} {statistics.median(values) * 1000:6.0f} ms")
 
 
 def bench_startup(work: Path | None = None, rounds: int = 21) -> None:
@@ -751,7 +886,8 @@ def bench_database(rounds: int = 3, seconds: int = 8, concurrency: int = 80) -> 
     per_request = render(work, "per-request", **answers)
     with (per_request / "database.py").open("a") as file:
         file.write(CONNECTION_PER_REQUEST)
-    postgres = load_module(pooled / "tools" / "postgres.py", "bench_postgres")
+    from gcf_devkit.local import postgres
+
     try:
         with postgres.database(pooled / "schema.sql") as url:
             os.environ["DATABASE_URL"] = url
@@ -785,7 +921,7 @@ def bench_database(rounds: int = 3, seconds: int = 8, concurrency: int = 80) -> 
                         sampler = threading.Thread(target=sample)
                         sampler.start()
                         try:
-                            rps = wrk(server.url + "?name=bench", seconds, concurrency)
+                            rps = wrk(server.url + "?name=bench", seconds, concurrency).rate
                         finally:
                             done.set()
                             sampler.join()
@@ -833,7 +969,10 @@ def load_module(path: Path, name: str) -> Any:
 
 
 def load_events(repo: Path) -> Any:
-    return load_module(repo / "tools" / "events.py", f"bench_events_{repo.name}")
+    """gcf-devkit's event builders, as the repo's tests use them."""
+    from gcf_devkit import events
+
+    return events
 
 
 BENCHMARKS = {

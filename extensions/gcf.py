@@ -242,6 +242,9 @@ def derived(a: Mapping[str, Any]) -> dict[str, Any]:
         sample = SAMPLE_EVENT_FILE[kind]
     return {
         "http": not pipeline and kind == "http",
+        # The single function is async (functions_framework.aio); the pipeline's are sync.
+        "aio": not pipeline and a["function_style"] == "async",
+        "loop_concurrency": rules.LOOP_CONCURRENCY,
         "python_version": rules.python_version(a["runtime"]),
         "ruff_target": f"py{a['runtime'][6:]}",
         "event_type": rules.event_type(kind, a["storage_event"], a["firestore_event"]),

@@ -183,9 +183,15 @@ def check_env_file(path: Path, concurrency: int) -> set[str]:
         assert isinstance(value, str), (
             f"{path.name}: {key} must be a string, not {type(value).__name__}"
         )
-    assert values.get("THREADS") == str(concurrency), (
-        f"{path.name}: THREADS must equal the concurrency"
-    )
+    if "WORKERS" in values:  # an async function: one event loop takes the whole concurrency
+        assert (values["WORKERS"], values.get("CONCURRENCY")) == ("1", str(concurrency)), (
+            f"{path.name}: an async function needs WORKERS=1 and CONCURRENCY=the concurrency"
+        )
+        assert "THREADS" not in values, f"{path.name}: THREADS sizes nothing for an async function"
+    else:
+        assert values.get("THREADS") == str(concurrency), (
+            f"{path.name}: THREADS must equal the concurrency"
+        )
     return set(values)
 
 

@@ -81,6 +81,7 @@ DEPLOY_VARIANTS: dict[str, dict[str, Any]] = {
         "service_account": "123456789012-compute@developer.gserviceaccount.com",
     },
     "pipeline": {"preset": "pipeline", "environments": ["dev", "production"]},
+    "http-async": {"function_style": "async", "concurrency": 400},
     "scheduler-small": {
         "trigger_type": "scheduler",
         "workload": "cpu_bound",

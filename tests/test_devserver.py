@@ -90,6 +90,7 @@ def test_lists_its_functions_and_settings(dev: Dev, trigger: str) -> None:
         {
             "name": "my_function",
             "signature_type": signature,
+            "style": "sync",
             "path": "/my_function",
             "concurrency": 80,
         }
@@ -179,6 +180,7 @@ def test_serves_the_env_files_variables_and_local_secrets_and_a_second_function(
     assert dev.index()["functions"][1] == {
         "name": "probe",
         "signature_type": "http",
+        "style": "sync",
         "path": "/probe",
         "concurrency": 80,
     }
@@ -308,3 +310,94 @@ def test_make_passes_values_as_given_and_never_to_a_shell(render, tmp_path: Path
     sent = run([*MAKE, "event", "FUNCTION=x; touch pwned #", "PORT=1"], path)
     assert sent.returncode != 0
     assert not (path / "pwned").exists()
+
+
+# ---------------------------------------------------------------- async functions
+
+SYNC_BESIDE_ASYNC = '''
+
+@functions_framework.http
+def sync_probe(request):
+    """A sync function beside the async one: its Flask app, on a thread of the server."""
+    import threading
+
+    return {"thread": threading.current_thread().name}
+'''
+# functions.yaml's entry for it: sync, where the repo's answer (the default) is async.
+SYNC_ENTRY = """
+  "sync-probe":
+    entry_point: "sync_probe"
+    trigger_type: "http"
+    function_style: "sync"
+    concurrency: 8
+"""
+
+
+@pytest.fixture(scope="module")
+def async_dev(render, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
+    """An async HTTP function, and a sync one beside it."""
+    path = tmp_path_factory.mktemp("dev-async") / "fn"
+    shutil.copytree(render(function_style="async"), path)
+    main_py = path / "main.py"
+    main_py.write_text(main_py.read_text() + SYNC_BESIDE_ASYNC)
+    with (path / "functions.yaml").open("a") as manifest:
+        manifest.write(SYNC_ENTRY)
+    running = Dev(path)
+    yield running
+    running.server.stop()
+
+
+def test_serves_async_and_sync_functions_side_by_side(async_dev: Dev) -> None:
+    functions = async_dev.index()["functions"]
+    assert [(f["name"], f["style"], f["concurrency"]) for f in functions] == [
+        ("my_function", "async", 80),
+        ("sync_probe", "sync", 8),
+    ]
+    async_dev.server.wait_for(lambda line: "an event loop for async functions" in line)
+    status, body = get(async_dev.server.url + "/my_function?name=Ada")
+    assert (status, json.loads(body)) == (200, {"message": "Hello, Ada!"})
+    # By its deployed name too; a sync function runs on a thread, as gunicorn's would.
+    status, body = get(async_dev.server.url + "/sync-probe")
+    assert status == 200, body
+    assert json.loads(body)["thread"].startswith("sync-function")
+    check = run([GCF, "check"], async_dev.path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "my-function: my_function (http, async)" in check.stdout
+    assert "sync-probe: sync_probe (http, sync)" in check.stdout
+
+
+def test_an_async_function_is_reloaded_on_an_edit(async_dev: Dev) -> None:
+    main_py = async_dev.path / "main.py"
+    original = main_py.read_text()
+    pid = async_dev.server._process.pid
+    main_py.write_text(original.replace('f"Hello, {name}!"', 'f"Hi, {name}!"'))
+    try:
+        eventually(
+            lambda: (
+                get(async_dev.server.url + "/my_function?name=Ada")
+                == (200, '{"message":"Hi, Ada!"}')
+            )
+        )
+    finally:
+        main_py.write_text(original)
+    assert async_dev.server._process.pid == pid, "the server must not restart"
+
+
+@pytest.mark.parametrize("trigger", TRIGGERS)
+def test_make_event_sends_every_sample_to_an_async_function(
+    render, tmp_path: Path, trigger: str
+) -> None:
+    path = tmp_path / "fn"
+    shutil.copytree(render(trigger_type=trigger, function_style="async"), path)
+    dev = Dev(path)
+    try:
+        assert dev.index()["functions"][0]["style"] == "async"
+        for sample in sorted((path / "events" / trigger).glob("*.json")):
+            for mode in ("binary", "structured"):
+                result = dev.send_event(str(sample.relative_to(path)), "--mode", mode)
+                assert "-> 200" in result.stdout or ": 200" in result.stdout, result.stdout
+                if trigger != "http":
+                    event_id = result.stdout.split("id ", 1)[1].split(")", 1)[0]
+                    assert dev.server.wait_for_log(event_id=event_id)["severity"] == "INFO"
+    finally:
+        dev.server.stop()

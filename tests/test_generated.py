@@ -88,6 +88,26 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
             "schedule_time_zone": "Europe/Paris",
         },
     ),
+    # Async functions (functions_framework.aio): every trigger, the database with two of them.
+    "http-async": ("cli", {"function_style": "async"}),
+    "http-async-database": (
+        "api",
+        {"function_style": "async", "database": "cloudsql_postgres", "runtime": "python311"},
+    ),
+    "pubsub-async-database": (
+        "cli",
+        {"trigger_type": "pubsub", "function_style": "async", "database": "cloudsql_postgres"},
+    ),
+    "storage-async": ("api", {"trigger_type": "storage", "function_style": "async"}),
+    "firestore-async": (
+        "api",
+        {"trigger_type": "firestore", "function_style": "async", "runtime": "python314"},
+    ),
+    "audit-log-async": ("api", {"trigger_type": "audit_log", "function_style": "async"}),
+    "scheduler-async": (
+        "cli",
+        {"trigger_type": "scheduler", "function_style": "async", "runtime": "python312"},
+    ),
     "pipeline": (
         "cli",
         {

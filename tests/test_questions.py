@@ -149,6 +149,8 @@ BAD_ANSWERS: list[tuple[Any, ...]] = [
     ),
     ("concurrency", 0, "1 to 1000"),
     ("concurrency", 1001, "1 to 1000"),
+    ("concurrency", 501, "on one event loop", {"function_style": "async"}),
+    ("function_style", "asyncio", "Invalid choice"),
     ("timeout", 900, "1 to 540 seconds for event-driven functions", {"trigger_type": "pubsub"}),
     ("timeout", 3601, "1 to 3600 seconds for HTTP functions"),
     ("timeout", 0, "1 to 3600"),
@@ -164,6 +166,7 @@ BAD_ANSWERS: list[tuple[Any, ...]] = [
     ("secrets", ["API_KEY"], "NAME=secret-id:version"),
     ("secrets", ["PORT=port:1"], "PORT is reserved"),
     ("secrets", ["THREADS=threads:1"], "THREADS is reserved"),
+    ("secrets", ["CONCURRENCY=c:1"], "CONCURRENCY is reserved"),
     ("secrets", ["X_GOOGLE_KEY=key:1"], "X_GOOGLE_KEY is reserved"),
     ("secrets", ["API=KEY=api-key:latest"], 'cannot contain "="'),
     ("secrets", ["1KEY=api-key:latest"], "letters, digits and underscores"),
@@ -191,6 +194,8 @@ BAD_ANSWERS: list[tuple[Any, ...]] = [
 ]
 
 GOOD_ANSWERS: list[tuple[Any, ...]] = [
+    ("concurrency", 500, {"function_style": "async"}),
+    ("concurrency", 1000, {"function_style": "sync"}),
     ("function_name", "a"),
     ("function_name", "f" * 63, {"environments": ["production"]}),
     ("function_name", "f" * 55, {"environments": ["staging", "production"]}),

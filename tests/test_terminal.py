@@ -63,7 +63,7 @@ def pick(key: str, value: str) -> str:
     """The keys that move a select prompt from its default to `value`, then Enter."""
     choices = list(QUESTIONS[key]["choices"].values())
     default = QUESTIONS[key]["default"]
-    if default == f"{{{{ suggest('{key}') }}}}":  # a constant of gcf_devkit.rules
+    if isinstance(default, str) and "suggest(" in default:  # a constant of gcf_devkit.rules
         default = rules.CONSTANT_DEFAULTS[key]
     offset = choices.index(value) - choices.index(default)
     return (DOWN * offset if offset > 0 else UP * -offset) + ENTER
@@ -169,6 +169,7 @@ ENTER_PATHS: list[tuple[str, dict[str, Action]]] = [
         for trigger in TRIGGERS
     ],
     ("pipeline", {"preset": pick("preset", "pipeline")}),
+    ("http-async", {"function_style": pick("function_style", "async")}),
 ]
 
 
@@ -185,6 +186,9 @@ def test_enter_at_every_prompt(
     if name == "pipeline":
         assert answers["preset"] == "pipeline"
         assert "trigger_type" not in session.prompts
+    elif name == "http-async":
+        assert "function_style" in session.prompts
+        assert answers["function_style"] == "async"
     else:
         trigger = name.removesuffix("-database")
         assert answers["trigger_type"] == trigger

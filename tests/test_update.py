@@ -86,7 +86,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     edit(repo / "template" / "README.md.jinja", "{{ team }}", "{{ owner_team }}")
     edit(repo / "template" / "Makefile.jinja", MAKEFILE_LINE, MAKEFILE_LINE_V2)
     edit(
-        repo / "template" / "logs.py",
+        repo / "template" / "logs.py.jinja",
         "one JSON object per line on stdout.",
         "one JSON object per line on stdout (v2).",
     )

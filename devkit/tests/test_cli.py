@@ -239,7 +239,7 @@ def test_check_passes_when_main_py_defines_the_functions(
     assert cli.main(["check"]) == 0
     captured = capsys.readouterr()
     assert captured.out.splitlines() == [
-        "my-function: my_function (http), 512Mi, 1 vCPU, concurrency 80",
+        "my-function: my_function (http, sync), 512Mi, 1 vCPU, concurrency 80",
         "functions.yaml: 1 function(s) checked against main.py",
     ]
     assert captured.err == ""
@@ -301,3 +301,73 @@ def test_check_stops_at_a_bad_manifest(
     assert capsys.readouterr().err.startswith(
         "functions.yaml: function 'my-function': timeout: must be 1 to 3600 seconds"
     )
+
+
+ASYNC_MAIN_PY = """\
+import functions_framework.aio
+
+
+@functions_framework.aio.http
+async def my_function(request):
+    return "ok"
+"""
+
+
+@pytest.mark.usefixtures("importable")
+@pytest.mark.parametrize(
+    ("declared", "source", "decorator"),
+    [
+        ("sync", ASYNC_MAIN_PY, "@functions_framework.aio.http"),
+        ("async", MAIN_PY, "@functions_framework.http"),
+    ],
+)
+def test_check_fails_when_function_style_disagrees_with_the_decorator(
+    repo: Repo,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    declared: str,
+    source: str,
+    decorator: str,
+) -> None:
+    root = repo(answers={"function_style": declared})
+    (root / "requirements.txt").write_text("functions-framework==3.10.2\n")
+    monkeypatch.chdir(root)
+    (root / "main.py").write_text(source)
+    assert cli.main(["check"]) == 1
+    other = "sync" if declared == "async" else "async"
+    assert (
+        f"functions.yaml declares 'my-function' function_style {declared}, but main.py registers "
+        f"my_function with {decorator}: set `function_style: {other}` in its entry"
+    ) in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("importable")
+@pytest.mark.parametrize(
+    ("requirements", "error"),
+    [
+        ("functions-framework==3.10.2\n", ""),
+        ("functions-framework>=3.9\n", ""),
+        ("functions-framework==3.8.1\n", '(got "3.8.1")'),
+        ("flask==3.1.3\n", '(got "no version")'),
+    ],
+)
+def test_check_needs_a_functions_framework_with_aio_for_an_async_function(
+    repo: Repo,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    requirements: str,
+    error: str,
+) -> None:
+    root = repo(answers={"function_style": "async"})
+    (root / "requirements.txt").write_text(requirements)
+    monkeypatch.chdir(root)
+    (root / "main.py").write_text(ASYNC_MAIN_PY)
+    assert cli.main(["check"]) == (1 if error else 0)
+    captured = capsys.readouterr()
+    if error:
+        assert "function_style: async functions need functions-framework 3.9 or newer" in (
+            captured.err
+        )
+        assert captured.err.rstrip().endswith(error)
+    else:
+        assert "my-function: my_function (http, async), 512Mi" in captured.out

@@ -402,7 +402,7 @@ def test_an_unknown_key_is_reported_with_the_known_ones(repo: Repo) -> None:
         "functions.yaml: function 'my-function': colour: unknown key; known keys are "
         "entry_point, trigger_type, "
     )
-    assert error.endswith(", max_connections")
+    assert error.endswith(", max_connections, function_style")
 
 
 @pytest.mark.parametrize(

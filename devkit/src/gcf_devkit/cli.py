@@ -57,8 +57,8 @@ def command_check(args: argparse.Namespace) -> int:
         return 1
     for f in project.functions.values():
         print(
-            f"{f.name}: {f.entry_point} ({f.trigger_type}), {f.memory}, {f.cpu} vCPU, "
-            f"concurrency {f.concurrency}"
+            f"{f.name}: {f.entry_point} ({f.trigger_type}, {f.function_style}), {f.memory}, "
+            f"{f.cpu} vCPU, concurrency {f.concurrency}"
         )
     print(f"functions.yaml: {len(project.functions)} function(s) checked against main.py")
     for warning in project.shared_identity_warnings() + cost_warnings(project):

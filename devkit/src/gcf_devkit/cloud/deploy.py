@@ -160,8 +160,9 @@ class Deployment(Plan):
 def push_subscription(plan: Plan, f: Function, name: str, create: bool) -> Step:
     """Pub/Sub pushes each message to the function, retries with backoff, then dead-letters it.
 
-    The endpoint ends with the topic's path, from which functions-framework sets the
-    CloudEvent's source. The push identity (the trigger service account, which `gcf deploy`
+    A sync function's endpoint ends with the topic's path, from which functions-framework
+    sets the CloudEvent's source; an async function's asks Cloud Run to deliver CloudEvents
+    (rules.push_endpoint). The push identity (the trigger service account, which `gcf deploy`
     lets invoke the function) signs each request. `gcf setup` creates the subscription
     (`create`), lets the Pub/Sub service agent acknowledge what it moves to the dead-letter
     topic, and lets the deployer update it; both update it to what functions.yaml says, and
@@ -171,7 +172,7 @@ def push_subscription(plan: Plan, f: Function, name: str, create: bool) -> Step:
     topic, dead_letter = plan.topic(f.pubsub_topic), plan.topic(f.dead_letter_topic)
     url = f"https://{f.region}-{plan.cloud_project}.cloudfunctions.net/{name}"
     delivery = (
-        f"--push-endpoint={url}/projects/{plan.cloud_project}/topics/{topic}",
+        "--push-endpoint=" + rules.push_endpoint(f.function_style, url, plan.cloud_project, topic),
         f"--push-auth-service-account={f.trigger_service_account}",
         f"--push-auth-token-audience={url}",
         f"--ack-deadline={rules.ack_deadline(f.timeout)}",
@@ -213,8 +214,9 @@ def database_variables(function: Function, base: dict[str, str]) -> dict[str, st
 def function_variables(
     project: Project, function: Function, environment: str, base: dict[str, str]
 ) -> dict[str, str]:
-    """A function's variables when deployed: the environment's, THREADS, its topics, its database."""
-    variables = {**base, "THREADS": str(function.concurrency)}
+    """A function's variables when deployed: the environment's, its server's (THREADS, or
+    WORKERS and CONCURRENCY: rules.server_variables), its topics, its database."""
+    variables = {**base, **rules.server_variables(function.function_style, function.concurrency)}
     variables |= {k: project.topic(t, environment) for k, t in function.publishes.items()}
     if function.has_database:
         variables |= database_variables(function, base)

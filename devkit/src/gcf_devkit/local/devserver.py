@@ -1,11 +1,14 @@
 """Serve every function of functions.yaml at once, as Cloud Functions would serve each one.
 
 Each function is served at /<entry point> by functions-framework's own app for it,
-with its signature type, under the same gunicorn server as in Cloud Functions; each
-takes at most its own concurrency of requests at once, and the others wait, as they
-would for a free instance. A plain `def name(request)` that functions.yaml declares
-as HTTP is served too, and so is a function main.py registers that functions.yaml
-lacks (with a warning: `gcf check` reports it). GET / lists the functions. The
+with its signature type, under the server it has in Cloud Functions: gunicorn's threads
+for a repo of sync functions; for a repo with async functions (functions_framework.aio)
+gunicorn's uvicorn worker, whose event loop serves the async ones while the sync ones run
+on a pool of threads (gcf_devkit.local.asgi). Each takes at most its own concurrency of
+requests at once, and the others wait, as they would for a free instance. A plain
+`def name(request)` that functions.yaml declares as HTTP is served too, and so is a
+function main.py registers that functions.yaml lacks (with a warning: `gcf check`
+reports it). GET / lists the functions. The
 variables of env.<ENV>.yaml (ENV=dev by default) are set as they are when
 deployed, and secrets come from the git-ignored .secrets.yaml under their
 production names. The emulators the functions need (Pub/Sub, Cloud Storage:
@@ -24,6 +27,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,7 @@ from functions_framework._http import create_server
 from gunicorn.arbiter import Arbiter
 from werkzeug.wrappers import Response
 
+from gcf_devkit.local.asgi import AsyncLimited, AsyncRouter, ThreadedWSGI
 from gcf_devkit.project import Layout, Project, ProjectError, read_env_file, read_secrets_file
 
 WATCH_INTERVAL = 0.3
@@ -70,19 +75,28 @@ def load_environment(layout: Layout, environment: str) -> dict[str, str]:
 
 
 class Functions:
-    """The functions of functions.yaml and main.py, each with its app, rebuilt on change."""
+    """The functions of functions.yaml and main.py, each with its app, rebuilt on change.
+
+    With `asgi` (the server is a uvicorn worker), an async function's app is an AsyncLimited
+    and a sync one's a ThreadedWSGI on `pool`; else each is a WSGI app for gunicorn's threads.
+    """
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
         self.source = layout.main_py
-        self.apps: dict[str, WSGIApp] = {}
+        self.apps: dict[str, Any] = {}
         self.signatures: dict[str, str] = {}
+        self.styles: dict[str, str] = {}  # sync or async, as main.py's decorators say
         self.concurrency: dict[str, int] = {}
         self.declared: dict[str, int] = {}  # functions.yaml's concurrency, by entry point
+        self.declared_styles: dict[str, str] = {}  # functions.yaml's function_style
         self.aliases: dict[str, str] = {}  # deployed names to entry points
         self.error = ""
         self.warnings: list[str] = []
         self.lock = threading.Lock()
+        self.asgi = False
+        self.pool: ThreadPoolExecutor | None = None
+        self.loaded: dict[str, Any] = {}  # functions-framework's app of each function
 
     def load(self) -> bool:
         """(Re)load functions.yaml and main.py; on failure keep the error to show, and return False."""
@@ -94,6 +108,7 @@ class Functions:
                 return False
             declared = project.by_entry_point()
             self.declared = {n: f.concurrency for n, f in declared.items()}
+            self.declared_styles = {n: f.function_style for n, f in declared.items()}
             self.aliases = {f.name: n for n, f in declared.items() if f.name != n}
             environment = os.environ.get("ENVIRONMENT", "dev")
             for function in declared.values():  # the topics each function publishes to
@@ -101,6 +116,7 @@ class Functions:
                     os.environ[variable] = project.topic(topic, environment)
             self._forget_local_modules()
             _function_registry.REGISTRY_MAP.clear()
+            _function_registry.ASGI_FUNCTIONS.clear()
             try:
                 module, spec = _function_registry.load_function_module(str(self.source))
                 spec.loader.exec_module(module)
@@ -123,8 +139,11 @@ class Functions:
             self.concurrency = {
                 n: declared[n].concurrency if n in declared else default for n in apps
             }
-            self.apps = {n: Limited(app, self.concurrency[n]) for n, app in apps.items()}
-            self.signatures, self.error = signatures, ""
+            self.styles = {
+                n: "sync" if isinstance(app, flask.Flask) else "async" for n, app in apps.items()
+            }
+            self.loaded, self.signatures, self.error = apps, signatures, ""
+            self.apps = {n: self._served(n, app, signatures[n]) for n, app in apps.items()}
             self.warnings = [
                 f"main.py registers {n!r}, which functions.yaml lacks: served, but not deployed"
                 for n in registered
@@ -136,13 +155,61 @@ class Functions:
             ]
             return True
 
+    def serve_on_event_loop(self) -> None:
+        """Wrap each app for a uvicorn worker, the server of async functions."""
+        with self.lock:
+            self.asgi = True
+            self.apps = {n: self._served(n, a, self.signatures[n]) for n, a in self.loaded.items()}
+
+    def _served(self, name: str, app: Any, signature: str) -> Any:
+        """A function's app as the server serves it, at most its concurrency at once."""
+        concurrency = self.concurrency[name]
+        if not isinstance(app, flask.Flask):
+            if self.asgi:
+                return AsyncLimited(app, concurrency, signature == "cloudevent")
+            return Response(
+                f"{name} is async (functions_framework.aio), and this server was started for "
+                "sync functions only: restart make dev to serve it\n",
+                500,
+                mimetype="text/plain",
+            )
+        if self.asgi:
+            if self.pool is None:
+                self.pool = ThreadPoolExecutor(self.threads(), "sync-function")
+            return ThreadedWSGI(Limited(app, concurrency), self.pool)
+        return Limited(app, concurrency)
+
     def describe(self) -> str:
-        return ", ".join(f"/{n} ({s})" for n, s in self.signatures.items()) or "none"
+        return (
+            ", ".join(
+                f"/{n} ({s}{', async' if self.styles.get(n) == 'async' else ''})"
+                for n, s in self.signatures.items()
+            )
+            or "none"
+        )
+
+    def _total(self, style: str) -> int:
+        """The concurrency of the functions of one style, as loaded (or as functions.yaml
+        declares them, even while main.py is broken)."""
+        styles = {**self.declared_styles, **self.styles}
+        counts = {**self.declared, **self.concurrency}
+        return sum(c for n, c in counts.items() if styles.get(n, "sync") == style)
 
     def threads(self) -> int:
-        """Request threads for the server: enough for every function's own concurrency
-        (as functions.yaml declares it, even while main.py is broken)."""
-        return max(1, min(1000, sum({**self.declared, **self.concurrency}.values())))
+        """Request threads for the server: enough for every sync function's own concurrency."""
+        return max(1, min(1000, self._total("sync")))
+
+    def loop_concurrency(self) -> int:
+        """What the event loop serves at once: every async function's own concurrency."""
+        return max(1, self._total("async"))
+
+    def wants_threads(self) -> bool:
+        """Whether a function is sync."""
+        return "sync" in {**self.declared_styles, **self.styles}.values()
+
+    def wants_asgi(self) -> bool:
+        """Whether a function is async: then the server is a uvicorn worker, as for it deployed."""
+        return "async" in {**self.declared_styles, **self.styles}.values()
 
     def app(self, name: str) -> WSGIApp | None:
         """The app at /<name>: an entry point, or a function's deployed name."""
@@ -194,16 +261,10 @@ class Router:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         name, _, rest = environ.get("PATH_INFO", "/").lstrip("/").partition("/")
-        functions = self.functions
-        if functions.error:
-            body = (
-                "main.py or functions.yaml is broken; fix it and the server reloads:"
-                f"\n\n{functions.error}\n"
-            )
-            return Response(body, 500, mimetype="text/plain")(environ, start_response)
-        app = functions.app(name)
+        app = None if self.functions.error else self.functions.app(name)
         if app is None:
-            return self.index(name)(environ, start_response)
+            status, body, kind = self.page(name)
+            return Response(body, status, mimetype=kind)(environ, start_response)
         environ = {
             **environ,
             "SCRIPT_NAME": environ.get("SCRIPT_NAME", "") + "/" + name,
@@ -211,7 +272,15 @@ class Router:
         }
         return app(environ, start_response)
 
-    def index(self, name: str) -> Response:
+    def page(self, name: str) -> tuple[int, str, str]:
+        """What / (or an unknown /<name>) answers: the functions served, or main.py's error."""
+        functions = self.functions
+        if functions.error:
+            body = (
+                "main.py or functions.yaml is broken; fix it and the server reloads:"
+                f"\n\n{functions.error}\n"
+            )
+            return 500, body, "text/plain"
         listing: dict[str, Any] = {
             "environment": self.environment,
             "threads": int(os.environ.get("THREADS", "0") or 0),
@@ -219,19 +288,16 @@ class Router:
                 {
                     "name": n,
                     "signature_type": s,
+                    "style": functions.styles.get(n, "sync"),
                     "path": f"/{n}",
-                    "concurrency": self.functions.concurrency.get(n),
+                    "concurrency": functions.concurrency.get(n),
                 }
-                for n, s in self.functions.signatures.items()
+                for n, s in functions.signatures.items()
             ],
         }
         if name:
-            listing["error"] = (
-                f"no function {name!r}: main.py registers {self.functions.describe()}"
-            )
-        return Response(
-            json.dumps(listing, indent=2) + "\n", 404 if name else 200, mimetype="application/json"
-        )
+            listing["error"] = f"no function {name!r}: main.py registers {functions.describe()}"
+        return 404 if name else 200, json.dumps(listing, indent=2) + "\n", "application/json"
 
 
 def snapshot(layout: Layout, environment: str) -> dict[Path, int]:
@@ -277,7 +343,12 @@ class Watcher(threading.Thread):
                 for warning in self.functions.warnings:
                     say(warning)
                 threads = int(os.environ.get("THREADS", "0") or 0)
-                if self.functions.threads() > threads:
+                if self.functions.wants_asgi() and not self.functions.asgi:
+                    say(
+                        "main.py now has an async function: this server was started for sync "
+                        "ones only (gunicorn's threads), restart make dev to serve it"
+                    )
+                elif self.functions.threads() > threads:
                     say(
                         f"the functions' concurrency now adds up to {self.functions.threads()}, "
                         f"above the server's {threads} request threads: restart make dev"
@@ -301,17 +372,26 @@ def serve(layout: Layout, environment: str, host: str, port: int) -> None:
         say(f"main.py is broken, serving its error until it is fixed:\n{functions.error}")
     for warning in functions.warnings:
         say(warning)
-    # One process serves every function: enough threads for each one's concurrency.
+    # One process serves every function: enough threads for each sync one's concurrency, and
+    # for async ones one event loop (rules.server_variables sets the same when deployed).
     os.environ["THREADS"] = str(functions.threads())
-    root = flask.Flask("devserver")
-    root.wsgi_app = Router(functions, environment)  # type: ignore[method-assign]
-    say(
-        f"serving {functions.describe()} on http://{host}:{port} "
-        f"(ENV={environment}, THREADS={os.environ.get('THREADS', 'default')})"
-    )
+    router = Router(functions, environment)
+    root: Any = flask.Flask("devserver")
+    root.wsgi_app = router
+    server = f"THREADS={os.environ['THREADS']}"
+    if functions.wants_asgi():
+        functions.serve_on_event_loop()
+        os.environ["WORKERS"] = "1"
+        os.environ["CONCURRENCY"] = str(functions.loop_concurrency())
+        root = AsyncRouter(functions, router.page)
+        server = "an event loop for async functions" + (
+            f", {server} for sync ones" if functions.wants_threads() else ""
+        )
+    say(f"serving {functions.describe()} on http://{host}:{port} (ENV={environment}, {server})")
 
-    # functions-framework's own server: gunicorn with THREADS threads, as in Cloud Functions.
-    # The watcher thread starts in the worker process that gunicorn forks.
+    # functions-framework's own server: gunicorn with THREADS threads, or with a uvicorn
+    # worker for a Starlette (ASGI) app, as in Cloud Functions. The watcher thread starts in
+    # the worker process that gunicorn forks.
     def watch(_worker: object) -> None:
         Watcher(functions, environment, seen).start()
 

@@ -59,6 +59,7 @@ class Function:
     database_auth: str = ""
     database_ip: str = ""
     max_connections: int = 0
+    function_style: str = "sync"
 
     @classmethod
     def from_settings(cls, name: str, settings: Mapping[str, Any]) -> Function:
@@ -98,6 +99,11 @@ class Function:
     def push_subscription(self) -> bool:
         """Delivered by a push subscription of the repo's own, with retries and a dead-letter topic."""
         return bool(self.dead_letter_topic)
+
+    @property
+    def is_async(self) -> bool:
+        """Written with functions_framework.aio: served on one event loop (gcf_devkit.rules)."""
+        return self.function_style == "async"
 
     @property
     def has_database(self) -> bool:

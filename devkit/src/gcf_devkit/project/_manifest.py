@@ -59,6 +59,7 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "database_auth": str,
     "database_ip": str,
     "max_connections": int,
+    "function_style": str,  # sync or async: main.py's decorator decides, `gcf check` compares
 }
 # Keys that apply to some trigger types only, and which.
 EVENTS = rules.EVENT_TRIGGERS
@@ -298,7 +299,9 @@ def trigger_errors(a: Mapping[str, Any], entry: Mapping[str, Any]) -> list[str]:
 
 def resource_errors(a: Mapping[str, Any]) -> list[str]:
     errors = [rules.question_error("region", a), rules.question_error("memory", a)]
-    if not errors[-1]:
+    memory_ok = not errors[-1]
+    errors.append(rules.question_error("function_style", a))
+    if memory_ok:
         errors.append(rules.question_error("cpu", a))
         if not errors[-1]:
             errors.append(rules.question_error("concurrency", a))

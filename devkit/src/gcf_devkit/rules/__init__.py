@@ -108,6 +108,17 @@ from ._resources import (
     timeout_error,
     timeout_limit,
 )
+from ._style import (
+    AIO_SINCE,
+    ASYNC_WORKERS,
+    FUNCTION_STYLES,
+    LOOP_CONCURRENCY,
+    aio_pin_error,
+    function_style_error,
+    push_endpoint,
+    server_variables,
+    style_concurrency_error,
+)
 from ._timezones import TIME_ZONES
 from ._triggers import (
     AUDIT_LOG_WRITTEN,
@@ -137,6 +148,8 @@ from ._triggers import (
 )
 
 __all__ = [
+    "AIO_SINCE",
+    "ASYNC_WORKERS",
     "AUDIT_LOG_WRITTEN",
     "BASIC_ROLES",
     "BILLING_ACCOUNT",
@@ -156,8 +169,10 @@ __all__ = [
     "EVENT_TRIGGERS",
     "FIRESTORE_EVENTS",
     "FIRESTORE_PREFIX",
+    "FUNCTION_STYLES",
     "INGRESS_SETTINGS",
     "LOCATED_TRIGGERS",
+    "LOOP_CONCURRENCY",
     "MAX_DELIVERY_ATTEMPTS",
     "MAX_RETRY_DELAY",
     "MEMORY_MI",
@@ -186,6 +201,7 @@ __all__ = [
     "Grant",
     "account_id",
     "ack_deadline",
+    "aio_pin_error",
     "audit_method_error",
     "audit_service_error",
     "billing_account_error",
@@ -217,6 +233,7 @@ __all__ = [
     "firestore_document_error",
     "function_account",
     "function_name_error",
+    "function_style_error",
     "got",
     "grant",
     "has_database",
@@ -233,6 +250,7 @@ __all__ = [
     "project_id_error",
     "project_name_error",
     "provider_id",
+    "push_endpoint",
     "python_version",
     "question_default",
     "question_error",
@@ -244,11 +262,13 @@ __all__ = [
     "sample_document",
     "secret_parts",
     "secrets_error",
+    "server_variables",
     "service_account",
     "service_account_error",
     "short_name",
     "signature_type",
     "state_bucket",
+    "style_concurrency_error",
     "suffix_room",
     "time_zone_error",
     "timeout_error",

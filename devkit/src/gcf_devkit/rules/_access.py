@@ -20,6 +20,8 @@ RESERVED_NAMES = (
     "GOOGLE_CLOUD_PROJECT",
     "LOG_LEVEL",
     "THREADS",
+    "WORKERS",
+    "CONCURRENCY",
 )
 # Names Cloud Run sets itself: an env file may not set them either.
 PLATFORM_NAMES = (

@@ -53,6 +53,7 @@ from ._resources import (
     min_instances_error,
     timeout_error,
 )
+from ._style import function_style_error, style_concurrency_error
 from ._triggers import (
     audit_method_error,
     audit_service_error,
@@ -131,7 +132,11 @@ CHECKS: dict[str, Callable[[Answers], str]] = {
     "trigger_location": lambda a: trigger_location_error(a["trigger_location"], trigger(a)),
     "memory": lambda a: memory_error(a["memory"]),
     "cpu": lambda a: cpu_error(a["cpu"], a["memory"]),
-    "concurrency": lambda a: concurrency_error(a["concurrency"], a["cpu"], a["memory"]),
+    "function_style": lambda a: function_style_error(a["function_style"]),
+    "concurrency": lambda a: (
+        concurrency_error(a["concurrency"], a["cpu"], a["memory"])
+        or style_concurrency_error(str(a.get("function_style", "sync")), a["concurrency"])
+    ),
     "timeout": lambda a: timeout_error(a["timeout"], http(a)),
     "min_instances": lambda a: min_instances_error(
         a["min_instances"], list(a.get("environments") or ["production"])
@@ -203,6 +208,7 @@ CONSTANT_DEFAULTS: dict[str, Any] = {
     "vpc_egress": "private-ranges-only",
     "database": "none",
     "database_auth": "iam",
+    "function_style": "sync",
 }
 
 

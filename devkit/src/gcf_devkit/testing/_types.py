@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from cloudevents.http import CloudEvent
@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 else:
     LogRecord = logging.LogRecord
 
+# An event function: sync (functions_framework.cloud_event) or async (aio.cloud_event).
+EventFunction = Callable[[CloudEvent], Awaitable[None] | None]
 # Call an event function directly; return the log record it wrote for the event.
-Handle = Callable[[Callable[[CloudEvent], None], CloudEvent], LogRecord]
+Handle = Callable[[EventFunction, CloudEvent], LogRecord]
 # Start a functions-framework server for a target, with extra environment variables.
 Serve = Callable[..., FunctionServer]

@@ -4,7 +4,8 @@ Registered through the `pytest11` entry point, so a repo's tests have these fixt
 without a conftest.py:
 
 - `serve`: start the real functions-framework server for a target of main.py;
-- `handle`: call an event function directly and return the log record it wrote;
+- `handle`: call an event function directly (an async one to its end, on an event loop of its
+  own) and return the log record it wrote;
 - `database_url`: in a repo with schema.sql, a new database for the session, schema
   applied, on the server of DATABASE_URL or on a throw-away PostgreSQL (set as
   DATABASE_URL for the functions and the servers the tests start).
@@ -12,16 +13,18 @@ without a conftest.py:
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Iterator
 from typing import cast
 
 import pytest
 from cloudevents.http import CloudEvent
 
 from gcf_devkit.testing._server import FunctionServer
-from gcf_devkit.testing._types import Handle, LogRecord, Serve
+from gcf_devkit.testing._types import EventFunction, Handle, LogRecord, Serve
 
 
 @pytest.fixture(scope="session")
@@ -55,13 +58,20 @@ def database_url(pytestconfig: pytest.Config) -> Iterator[str | None]:
 
 @pytest.fixture
 def handle(caplog: pytest.LogCaptureFixture) -> Handle:
-    """Call an event function directly; return the log record it wrote for the event."""
+    """Call an event function directly, sync or async; return the log record it wrote for
+    the event."""
 
-    def call(function: Callable[[CloudEvent], None], event: CloudEvent) -> LogRecord:
+    def call(function: EventFunction, event: CloudEvent) -> LogRecord:
         with caplog.at_level(logging.DEBUG):
-            function(event)
+            result = function(event)
+            if inspect.isawaitable(result):
+                asyncio.run(_finish(result))
         records = [r for r in caplog.records if getattr(r, "event_id", None) == event["id"]]
         assert records, f"the function logged nothing for event {event['id']}"
         return cast("LogRecord", records[-1])
 
     return call
+
+
+async def _finish(awaitable: Awaitable[None]) -> None:
+    await awaitable
