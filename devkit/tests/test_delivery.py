@@ -5,8 +5,13 @@ template's tests/test_emulators.py."""
 
 from __future__ import annotations
 
+import os
+import threading
+from pathlib import Path
+
 import pytest
 
+from gcf_devkit.local import emulators
 from gcf_devkit.local.delivery import backoff
 from gcf_devkit.local.emulators import Subscription, seconds
 
@@ -37,3 +42,24 @@ def test_a_delay_that_is_not_seconds_is_refused_naming_its_variable() -> None:
 def test_a_subscription_is_a_pull_subscription_the_devkit_delivers() -> None:
     body = Subscription("s", "t", "f", "http://127.0.0.1:1/f", "t-dead", 5).body("p")
     assert body == {"topic": "projects/p/topics/t", "ackDeadlineSeconds": 600}
+
+
+def test_an_emulator_that_stops_while_make_dev_runs_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    process = emulators.Process("Pub/Sub emulator", ["sleep", "30"], 0, tmp_path)
+    watcher = emulators.Emulators.__new__(emulators.Emulators)
+    watcher.stopped, watcher.owner = threading.Event(), os.getpid()
+    thread = threading.Thread(target=watcher.watch, args=(process,))
+    thread.start()
+    process.process.kill()
+    thread.join(10)
+    err = capsys.readouterr().err
+    assert f"the Pub/Sub emulator (pid {process.process.pid}) stopped with exit code -9" in err
+    assert str(process.log) in err
+    # Stopped by make dev itself (Ctrl-C): nothing to report.
+    process = emulators.Process("Pub/Sub emulator", ["sleep", "30"], 0, tmp_path)
+    watcher.stopped.set()
+    process.process.kill()
+    watcher.watch(process)
+    assert capsys.readouterr().err == ""

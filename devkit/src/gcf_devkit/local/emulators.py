@@ -393,6 +393,7 @@ class Emulators:
         )
         for line in self.describe(process):
             say(f"  {line}")
+        threading.Thread(target=self.watch, args=(process,), daemon=True).start()
         jobs = [
             (f, self.repo.topic(f.pubsub_topic, self.environment))
             for f in self.repo.functions.values()
@@ -402,6 +403,17 @@ class Emulators:
             threading.Thread(
                 target=run_jobs, args=(process.host, self.project, jobs, self.stopped), daemon=True
             ).start()
+
+    def watch(self, process: Process) -> None:
+        """Say so when an emulator stops while `make dev` runs (killed, or out of memory): what
+        it delivered stops arriving, and nothing else would tell."""
+        code = process.process.wait()
+        if not self.stopped.is_set() and os.getpid() == self.owner:
+            say(
+                f"the {process.name} (pid {process.process.pid}) stopped with exit code {code}: "
+                f"what it delivers no longer arrives; its output is in {process.log}. "
+                "Restart make dev."
+            )
 
     def push(self, host: str) -> None:
         """Deliver each function's subscription, as Pub/Sub push does (gcf_devkit.local.delivery)."""
