@@ -486,7 +486,7 @@ def test_an_update_from_the_previous_release_moves_the_tooling_to_the_devkit(
     assert pin in (project / "requirements-dev.txt").read_text()
     env = yaml.safe_load((project / "env.dev.yaml").read_text())
     assert env["GOOGLE_CLOUD_PROJECT"] == "acme-dev"
-    assert "my-function: my_function (pubsub)" in check([*MAKE, "check"], project)
+    assert "my-function: my_function (pubsub, sync)" in check([*MAKE, "check"], project)
     check([*MAKE, "lint"], project, **mypy_cache)
     check([*MAKE, "test"], project)
     # The function deploys with the same settings, as the same identity (a recorded answer);
@@ -528,6 +528,11 @@ def test_an_update_from_the_previous_release_without_edits_gives_a_fresh_copy(
     assert {p: after[p] for p in user_code} == {
         p: migrations.use_devkit_import(before[p].decode()).encode() for p in user_code
     }
+    # functions.yaml is written once, then the user's (_skip_if_exists): it stays as it was.
+    assert after["functions.yaml"] == before["functions.yaml"]
+    user_code.add("functions.yaml")
+    differing = sorted(p for p in after.keys() | new.keys() if after.get(p) != new.get(p))
+    assert [p for p in differing if p not in user_code] == []
     assert {p: v for p, v in after.items() if p not in user_code} == {
         p: v for p, v in new.items() if p not in user_code
     }
