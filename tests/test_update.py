@@ -403,6 +403,15 @@ def test_a_value_as_copier_writes_it_is_found(migrations, value: str) -> None:
     assert yaml.safe_load(migrations.replace_value(written, "team", value, "x")) == {"team": "x"}
 
 
+def test_add_answer_records_a_value_only_where_the_key_is_missing(migrations) -> None:
+    added = migrations.add_answer(ANSWERS, "deploy_api", "functions")
+    assert yaml.safe_load(added) == {**yaml.safe_load(ANSWERS), "deploy_api": "functions"}
+    assert migrations.add_answer(added, "deploy_api", "run") == added
+    chosen = ANSWERS + "deploy_api: run\n"
+    assert migrations.add_answer(chosen, "deploy_api", "functions") == chosen
+    assert yaml.safe_load(migrations.add_answer("a: 1", "b", "yes")) == {"a": 1, "b": "yes"}
+
+
 def test_the_command_line_edits_the_answers_file(tmp_path: Path) -> None:
     answers_file = tmp_path / ".copier-answers.yml"
     answers_file.write_text(ANSWERS)
@@ -410,6 +419,9 @@ def test_the_command_line_edits_the_answers_file(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "renamed answer team to owner_team" in result.stdout
     assert yaml.safe_load(answers_file.read_text())["owner_team"] == "payments"
+    added = run([sys.executable, str(MIGRATIONS), "add-answer", "deploy_api", "functions"], tmp_path)
+    assert "recorded answer deploy_api: functions" in added.stdout
+    assert yaml.safe_load(answers_file.read_text())["deploy_api"] == "functions"
     missing = run(
         [sys.executable, str(MIGRATIONS), "--answers-file", "nope.yml", "rename-answer", "a", "b"],
         tmp_path,
@@ -519,6 +531,9 @@ def test_an_update_from_the_previous_release_without_edits_gives_a_fresh_copy(
         "service_account=my-function-sa@my-project-id.iam.gserviceaccount.com",
         "trigger_service_account=my-function-trigger@my-project-id.iam.gserviceaccount.com",
     ]
+    # The route too: a repo made before 2.0.0 keeps deploying through the Cloud Functions API.
+    assert recorded["deploy_api"] == "functions"
+    accounts.append("deploy_api=functions")
     fresh = copy(releases, tmp_path / "fresh" / "fn", "v2.0.0", "trigger_type=storage", *accounts)
     # The user's code stays as v1.0.0 wrote it, but for the import of events from gcf_devkit
     # (the 2.0.0 migration); all else is v2.0.0's.

@@ -400,7 +400,7 @@ def test_an_unknown_key_is_reported_with_the_known_ones(repo: Repo) -> None:
     (error,) = errors_of(repo({"my-function": {"colour": "blue"}}))
     assert error.startswith(
         "functions.yaml: function 'my-function': colour: unknown key; known keys are "
-        "entry_point, trigger_type, "
+        "entry_point, deploy_api, trigger_type, "
     )
     assert error.endswith(", max_connections")
 

@@ -111,6 +111,8 @@ from ._resources import (
 from ._timezones import TIME_ZONES
 from ._triggers import (
     AUDIT_LOG_WRITTEN,
+    BASE_IMAGES,
+    DEPLOY_APIS,
     EVENT_TRIGGERS,
     FIRESTORE_EVENTS,
     FIRESTORE_PREFIX,
@@ -127,10 +129,12 @@ from ._triggers import (
     audit_method_error,
     audit_service_error,
     default_trigger_location,
+    deploy_api_error,
     event_type,
     firestore_database_error,
     firestore_document_error,
     max_delivery_attempts_error,
+    retry_default,
     sample_document,
     signature_type,
     trigger_location_error,
@@ -138,6 +142,7 @@ from ._triggers import (
 
 __all__ = [
     "AUDIT_LOG_WRITTEN",
+    "BASE_IMAGES",
     "BASIC_ROLES",
     "BILLING_ACCOUNT",
     "CHECKS",
@@ -149,6 +154,7 @@ __all__ = [
     "DEFAULTS",
     "DEFAULT_CPUS",
     "DEFAULT_MAX_CONNECTIONS",
+    "DEPLOY_APIS",
     "ENVIRONMENTS",
     "ENVIRONMENT_TAGS",
     "ENV_NAME",
@@ -206,6 +212,7 @@ __all__ = [
     "default_cpu",
     "default_max_instances",
     "default_trigger_location",
+    "deploy_api_error",
     "deployed_name",
     "deployer",
     "description_error",
@@ -240,6 +247,7 @@ __all__ = [
     "repo_hash",
     "repository_error",
     "reserved",
+    "retry_default",
     "roles_error",
     "sample_document",
     "secret_parts",
