@@ -106,7 +106,9 @@ def add_answer(text: str, key: str, value: str) -> str:
     to the repo whose default is not what the repo did before."""
     if key_pattern(key).search(text):
         return text
-    return text + ("" if not text or text.endswith("\n") else "\n") + f"{key}: {yaml_string(value)}\n"
+    return (
+        text + ("" if not text or text.endswith("\n") else "\n") + f"{key}: {yaml_string(value)}\n"
+    )
 
 
 def keep_edited_tooling(root: Path) -> list[str]:

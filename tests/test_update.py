@@ -419,7 +419,9 @@ def test_the_command_line_edits_the_answers_file(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "renamed answer team to owner_team" in result.stdout
     assert yaml.safe_load(answers_file.read_text())["owner_team"] == "payments"
-    added = run([sys.executable, str(MIGRATIONS), "add-answer", "deploy_api", "functions"], tmp_path)
+    added = run(
+        [sys.executable, str(MIGRATIONS), "add-answer", "deploy_api", "functions"], tmp_path
+    )
     assert "recorded answer deploy_api: functions" in added.stdout
     assert yaml.safe_load(answers_file.read_text())["deploy_api"] == "functions"
     missing = run(
