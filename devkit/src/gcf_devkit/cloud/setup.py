@@ -50,7 +50,6 @@ ROLE_APIS = {
 }
 
 APIS = (
-    "cloudfunctions.googleapis.com",
     "run.googleapis.com",
     "cloudbuild.googleapis.com",
     "artifactregistry.googleapis.com",
@@ -196,7 +195,9 @@ class Setup(Plan):
 
     def apis(self) -> list[str]:
         triggers = {f.trigger_type for f in self.functions}
-        apis = list(APIS)
+        # The Cloud Functions API only for functions deployed through it.
+        apis = ["cloudfunctions.googleapis.com"] if any(not f.run for f in self.functions) else []
+        apis += APIS
         if triggers - {"http"} or self.project.owned_topics():
             apis += ["eventarc.googleapis.com", "pubsub.googleapis.com"]
         if "scheduler" in triggers:
