@@ -539,7 +539,13 @@ def test_an_update_from_the_previous_release_without_edits_gives_a_fresh_copy(
     fresh = copy(releases, tmp_path / "fresh" / "fn", "v2.0.0", "trigger_type=storage", *accounts)
     # The user's code stays as v1.0.0 wrote it, but for the import of events from gcf_devkit
     # (the 2.0.0 migration); all else is v2.0.0's.
-    user_code = {"main.py", "tests/unit/test_main.py", "tests/integration/test_server.py"}
+    # functions.yaml is the user's too (written once): its comments stay as v1.0.0 wrote them.
+    user_code = {
+        "main.py",
+        "tests/unit/test_main.py",
+        "tests/integration/test_server.py",
+        "functions.yaml",
+    }
     after, new = tree(old), tree(fresh)
     migrations = load_module(MIGRATIONS, "gcf_template_migrations_release")
     assert {p: after[p] for p in user_code} == {
