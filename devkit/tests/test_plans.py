@@ -491,14 +491,18 @@ def test_an_unknown_environment_stops_before_anything_is_written(repo: Repo) -> 
 
 
 def test_the_apis_of_an_http_repo(repo: Repo) -> None:
-    plan = setup_plan(repo())
+    plan = setup_plan(repo())  # answers made before deploy_api: the Cloud Functions API
     assert commands(plan)[0] == (
         "gcloud",
         "services",
         "enable",
+        "cloudfunctions.googleapis.com",
         *setup.APIS,
         "--project=my-project-dev",
     )
+    # Through Cloud Run only, the Cloud Functions API is not enabled.
+    run_only = setup_plan(repo(answers={"deploy_api": "run"}))
+    assert commands(run_only)[0][3:-1] == setup.APIS
 
 
 def test_the_apis_follow_what_the_functions_use(repo: Repo) -> None:
@@ -514,6 +518,7 @@ def test_the_apis_follow_what_the_functions_use(repo: Repo) -> None:
     )
     enabled = commands(setup_plan(root))[0][3:-1]
     assert list(enabled) == [
+        "cloudfunctions.googleapis.com",
         *setup.APIS,
         "eventarc.googleapis.com",
         "pubsub.googleapis.com",
