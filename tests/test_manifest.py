@@ -127,6 +127,11 @@ CASES: list[tuple[str, Any, dict[str, Any], bool]] = [
     ("pubsub_topic", "t" * 256, {}, False),
     ("pubsub_topic", "t" * 251, {"trigger_type": "scheduler"}, True),
     ("pubsub_topic", "t" * 252, {"trigger_type": "scheduler"}, False),
+    # On the Cloud Run route an event function's events are always retried.
+    ("retry_on_failure", True, {"trigger_type": "storage", "deploy_api": "run"}, True),
+    ("retry_on_failure", False, {"trigger_type": "storage", "deploy_api": "run"}, False),
+    ("retry_on_failure", False, {"trigger_type": "pubsub", "deploy_api": "run"}, False),
+    ("retry_on_failure", False, {"trigger_type": "storage", "deploy_api": "functions"}, True),
     ("storage_bucket", "acme-uploads", {"trigger_type": "storage"}, True),
     ("storage_bucket", "goog-uploads", {"trigger_type": "storage"}, False),
     ("storage_bucket", "my-google-files", {"trigger_type": "storage"}, False),
