@@ -760,7 +760,7 @@ def test_ci_deploys_with_the_same_command(variant) -> None:
     ]
     text = "\n".join(p.read_text() for files in ci_files(path).values() for p in files)
     if provider == "github_actions":
-        found = re.findall(r"run: make deploy ENV=(\S+)", text)
+        found = re.findall(r"""run: '"\$RUNNER_TEMP/deploy/bin/gcf" deploy (\S+)'""", text)
     elif provider == "gitlab_ci":
         found = re.findall(r"- /tmp/deploy-venv/bin/gcf deploy (\S+)", text)
     elif provider == "cloud_build":
