@@ -252,12 +252,20 @@ def test_update_data_reconfigures_without_touching_user_code(
     )
     assert 'ENVIRONMENT: "staging"' in (project / "env.staging.yaml").read_text()
     assert check([*MAKE, "deploy", "ENV=staging", "DRY_RUN=1"], project).startswith(
-        "gcloud functions deploy my-function-staging "
+        "gcloud run deploy my-function-staging "
     )
     assert (project / ".gitlab-ci.yml").exists()
     assert not (project / ".github").exists()
     assert main_py.read_text() == mine
     assert answers(project)["environments"] == ["dev", "staging", "production"]
+    commit_all(project, "staging")
+
+    # The deploy route is the owner's to change, and stays as answered.
+    update(project, "--data", "deploy_api=functions")
+    assert check([*MAKE, "deploy", "ENV=staging", "DRY_RUN=1"], project).startswith(
+        "gcloud functions deploy my-function-staging "
+    )
+    assert answers(project)["deploy_api"] == "functions"
 
 
 def test_a_bad_answer_to_update_changes_nothing(template: Path, tmp_path: Path) -> None:
