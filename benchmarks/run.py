@@ -9,6 +9,7 @@
     python3 tasks.py bench pipeline  `make dev` with its emulators: start to a first pipeline run, per-hop latency
     python3 tasks.py bench pipeline-files  a 1 MB and a 40 MB upload: peak memory, emails, upload to summary
     python3 tasks.py bench database  a database read under wrk: the generated pool vs a connection per request
+    python3 tasks.py bench deploy    `make deploy` of six functions against a gcloud whose deploy takes 2 s
     python3 tasks.py bench           all of them
 
 Timings on a shared machine are noisy: every comparison alternates its two
@@ -975,6 +976,85 @@ def load_events(repo: Path) -> Any:
     return events
 
 
+# A stand-in for the paid API: each call logged; a deploy takes DEPLOY_SECONDS and prints its
+# URL as `gcloud run deploy` does; describes find what the repo's setup would have made.
+DEPLOY_STAND_IN = """#!/bin/sh
+printf '%s\\n' "$*" >> "$CALLS"
+if [ "$2" = deploy ]; then
+  sleep "$DEPLOY_SECONDS"
+  echo "Service URL: https://$3-123456789012.us-central1.run.app" >&2
+fi
+exit 0
+"""
+
+
+def bench_deploy(rounds: int = 3, functions: int = 6, seconds: float = 2.0) -> None:
+    """`make deploy` of six HTTP functions (Cloud Run route, default JOBS) against a stand-in
+    gcloud whose deploy takes 2 s: wall time over one function's deploy time (the issue's bar:
+    at most 2.5; one after another it is about 6), with JOBS=1 and one function for reference.
+    Fails when the stand-in was not called once per function."""
+    work = Path(tempfile.mkdtemp(prefix="bench-deploy-"))
+    repo = render(work, "fn")
+    names = [f"fn-{i}" for i in range(functions)]
+    manifest = {"functions": {n: {"entry_point": n.replace("-", "_")} for n in names}}
+    (repo / "functions.yaml").write_text(json.dumps(manifest, indent=2) + "\n")
+    main_py = repo / "main.py"
+    main_py.write_text(
+        main_py.read_text() + "".join(f"\n\n{n.replace('-', '_')} = my_function\n" for n in names)
+    )
+    bin_dir = work / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gcloud").write_text(DEPLOY_STAND_IN)
+    (bin_dir / "gcloud").chmod(0o755)
+    calls = work / "calls.log"
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "CALLS": str(calls),
+        "DEPLOY_SECONDS": str(seconds),
+    }
+    make = ["make", f"VENV={sys.prefix}", "-o", f"{sys.prefix}/.installed", "deploy", "ENV=dev"]
+
+    def deploy(*options: str, expected: int) -> float:
+        calls.unlink(missing_ok=True)
+        start = time.perf_counter()
+        result = subprocess.run(
+            [*make, *options], cwd=repo, env=env, capture_output=True, text=True, check=False
+        )
+        elapsed = time.perf_counter() - start
+        made = calls.read_text().splitlines() if calls.exists() else []
+        deploys = [c for c in made if c.startswith("run deploy ")]
+        if result.returncode != 0 or len(deploys) != expected:
+            raise SystemExit(
+                f"bench deploy: expected {expected} deploys, the stand-in saw {len(deploys)} "
+                f"(exit {result.returncode}):\n{result.stderr[-2000:]}"
+            )
+        return elapsed
+
+    times = alternate(
+        {
+            "default": lambda _: deploy(expected=functions),
+            "jobs1": lambda _: deploy("JOBS=1", expected=functions),
+            "one": lambda _: deploy("FUNCTION=fn-0", expected=1),
+        },
+        rounds,
+    )
+    default, sequential, one = (statistics.median(times[k]) for k in ("default", "jobs1", "one"))
+    print(
+        f"deploy: {functions} functions, each deploy {seconds:.1f} s (stand-in gcloud), medians of {rounds}"
+    )
+    print(
+        f"  make deploy (default JOBS)   {default:6.2f} s  = {default / seconds:.2f} x one deploy"
+    )
+    print(
+        f"  make deploy JOBS=1           {sequential:6.2f} s  = {sequential / seconds:.2f} x one deploy"
+    )
+    print(f"  make deploy FUNCTION=fn-0    {one:6.2f} s  (ratio to it: {default / one:.2f})")
+    shutil.rmtree(work, ignore_errors=True)
+    if default / seconds > 2.5:
+        raise SystemExit(f"bench deploy: {default / seconds:.2f} x one deploy, above 2.5")
+
+
 BENCHMARKS = {
     "copy": bench_copy,
     "copy-profile": bench_copy_profile,
@@ -985,6 +1065,7 @@ BENCHMARKS = {
     "pipeline": bench_pipeline,
     "pipeline-files": bench_pipeline_files,
     "database": bench_database,
+    "deploy": bench_deploy,
 }
 
 

@@ -80,7 +80,15 @@ class Questionnaire(Extension):
         def suggest(context: Context, key: str) -> Any:
             return rules.question_default(key, answers_of(context))
 
-        environment.globals.update(check=check, suggest=suggest, short_name=rules.short_name)
+        @pass_context
+        def check_choice(context: Context, key: str, value: Any) -> str:
+            """The rule's verdict on one choice of a list, before it is picked (a list cannot
+            refuse a pick after the fact): "" offers it, a message greys it out."""
+            return str(rules.question_error(key, {**answers_of(context), key: value}))
+
+        environment.globals.update(
+            check=check, check_choice=check_choice, suggest=suggest, short_name=rules.short_name
+        )
         # Copier compiles each question's help, type, default and condition every time it
         # renders one (a thousand strings a copy, a few hundred distinct): compile each once.
         compile_string = environment.from_string

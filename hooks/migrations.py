@@ -6,6 +6,9 @@ template sees the old values under the new names), or at the "after" stage.
 
     python hooks/migrations.py rename-answer OLD NEW [--answers-file FILE]
     python hooks/migrations.py replace-value KEY OLD_VALUE NEW_VALUE [--answers-file FILE]
+    python hooks/migrations.py add-answer KEY VALUE [--answers-file FILE]
+        (a question new to the repo, whose default would change what it does: record the
+        value that keeps it, unless the answers have the key)
     python hooks/migrations.py keep-edited-tooling    (2.0.0, before: tools/ becomes gcf-devkit)
     python hooks/migrations.py use-devkit-imports     (2.0.0, after: tests import gcf_devkit)
 
@@ -98,6 +101,16 @@ def replace_value(text: str, key: str, old: str, new: str) -> str:
     return text[: match.start(2)] + yaml_string(new) + text[match.end(2) :]
 
 
+def add_answer(text: str, key: str, value: str) -> str:
+    """Record `key: value` (quoted, a string) unless the answers have the key: a question new
+    to the repo whose default is not what the repo did before."""
+    if key_pattern(key).search(text):
+        return text
+    return (
+        text + ("" if not text or text.endswith("\n") else "\n") + f"{key}: {yaml_string(value)}\n"
+    )
+
+
 def keep_edited_tooling(root: Path) -> list[str]:
     """Before 2.0.0 removes tools/ and scripts/deploy.sh: rename each one whose owner edited it
     to <file>.edited, which the update then leaves alone (Copier would delete it). Returns what
@@ -182,6 +195,9 @@ def main(argv: list[str]) -> int:
     replace.add_argument("key")
     replace.add_argument("old")
     replace.add_argument("new")
+    add = commands.add_parser("add-answer")
+    add.add_argument("key")
+    add.add_argument("value")
     args = parser.parse_args(argv)
 
     if not args.answers_file.is_file():
@@ -191,6 +207,9 @@ def main(argv: list[str]) -> int:
     if args.command == "rename-answer":
         changed = rename_answer(text, args.old, args.new)
         what = f"renamed answer {args.old} to {args.new}"
+    elif args.command == "add-answer":
+        changed = add_answer(text, args.key, args.value)
+        what = f"recorded answer {args.key}: {args.value} (what the repo did before)"
     else:
         changed = replace_value(text, args.key, args.old, args.new)
         what = f"changed answer {args.key} from {args.old} to {args.new}"

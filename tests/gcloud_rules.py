@@ -245,3 +245,68 @@ def check_deploy_command(line: str, repo: Path) -> dict[str, list[str]]:
     check_secrets(flags, env_keys)
     check_network(flags)
     return flags
+
+
+# `gcloud run deploy --function`: Cloud Run's spelling of ingress and VPC egress.
+RUN_INGRESS = {"all", "internal", "internal-and-cloud-load-balancing"}
+RUN_EGRESS = {"private-ranges-only", "all-traffic"}
+# What the Cloud Run route must give, since Cloud Run's defaults differ from the Functions
+# API's (concurrency 80 per vCPU, no instance cap): every setting, explicitly.
+RUN_REQUIRED = (
+    "--project",
+    "--region",
+    "--source",
+    "--function",
+    "--base-image",
+    "--memory",
+    "--cpu",
+    "--concurrency",
+    "--timeout",
+    "--min-instances",
+    "--max-instances",
+    "--service-account",
+    "--ingress",
+    "--env-vars-file",
+)
+
+
+def parse_run(line: str) -> tuple[str, dict[str, list[str]]]:
+    """Split a printed `gcloud run deploy` command into the service name and its flags."""
+    words = shlex.split(line)
+    assert words[:3] == ["gcloud", "run", "deploy"], words[:3]
+    assert not words[3].startswith("-"), "the service name must come first"
+    flags: dict[str, list[str]] = defaultdict(list)
+    for word in words[4:]:
+        assert word.startswith("--"), f"stray argument {word!r}"
+        name, _, value = word.partition("=")
+        flags[name].append(value)
+    return words[3], dict(flags)
+
+
+def check_run_deploy_command(line: str, repo: Path) -> dict[str, list[str]]:
+    """Assert that `line` deploys a function through Cloud Run with every setting given."""
+    name, flags = parse_run(line)
+    assert FUNCTION_NAME.match(name), f"service name {name!r}"
+    for flag in RUN_REQUIRED:
+        one(flags, flag)
+    assert PROJECT_ID.match(one(flags, "--project"))
+    assert one(flags, "--source") == "."
+    assert IDENTIFIER.match(one(flags, "--function"))
+    assert one(flags, "--base-image") in RUNTIMES
+    assert flags.get("--automatic-updates") == [""], "automatic base image updates on"
+    assert SERVICE_ACCOUNT.match(one(flags, "--service-account"))
+    access = flags.get("--allow-unauthenticated", []) + flags.get("--no-allow-unauthenticated", [])
+    assert access == [""], "exactly one of --allow-unauthenticated, --no-allow-unauthenticated"
+    assert not [f for f in flags if f.startswith(("--trigger", "--retry", "--gen2", "--runtime"))]
+    concurrency = check_resources(flags, True)
+    env_keys = check_env_file(repo / one(flags, "--env-vars-file"), concurrency)
+    check_secrets(flags, env_keys)
+    assert one(flags, "--ingress") in RUN_INGRESS
+    connector, direct = "--vpc-connector" in flags, "--network" in flags
+    assert not (connector and direct), "a connector or direct egress, not both"
+    if connector or direct:
+        assert one(flags, "--vpc-egress") in RUN_EGRESS
+    else:
+        assert "--vpc-egress" not in flags
+    assert direct == ("--subnet" in flags)
+    return flags

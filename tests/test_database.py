@@ -33,7 +33,7 @@ import pytest
 import yaml
 from gcf_devkit.local import postgres
 from gcloud_parser import commands_of, parse_errors
-from gcloud_rules import check_deploy_command, one
+from gcloud_rules import check_run_deploy_command, one
 
 from conftest import GCF, MAKE, check, eventually, free_port, load_module, run
 
@@ -269,8 +269,8 @@ def test_deploy_and_setup_carry_the_connection(repos: dict[str, Path], variant: 
     path = repos[variant]
     answers = yaml.safe_load((path / ".copier-answers.yml").read_text())
     deploy = check([*MAKE, "deploy", "ENV=dev", "DRY_RUN=1"], path).splitlines()
-    line = next(x for x in deploy if x.startswith("gcloud functions deploy "))
-    flags = check_deploy_command(line, path)
+    line = next(x for x in deploy if x.startswith("gcloud run deploy "))
+    flags = check_run_deploy_command(line, path)
     env = yaml.safe_load((path / one(flags, "--env-vars-file")).read_text())
     assert env["INSTANCE_CONNECTION_NAME"] == answers["cloudsql_instance"]
     assert env["DB_NAME"] == answers["database_name"]

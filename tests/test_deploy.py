@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 from gcloud_parser import commands_in, commands_of, parse_errors
-from gcloud_rules import check_deploy_command, one, parse
+from gcloud_rules import check_deploy_command, check_run_deploy_command, one, parse_run
 
 from conftest import MAKE, actionlint_findings, check, run
 
@@ -34,8 +34,9 @@ SECRETS = [
 
 # name -> answers: every trigger type, and the resource, identity, network and CI options.
 DEPLOY_VARIANTS: dict[str, dict[str, Any]] = {
-    "http-defaults": {},
+    "http-defaults": {"deploy_api": "functions"},
     "http-public-cpu-bound": {
+        "deploy_api": "functions",
         "allow_unauthenticated": True,
         "workload": "cpu_bound",
         "environments": ["dev", "staging", "production"],
@@ -46,12 +47,14 @@ DEPLOY_VARIANTS: dict[str, dict[str, Any]] = {
         "repository": "acme/platform/orders",
     },
     "pubsub-retry-secrets": {
+        "deploy_api": "functions",
         "trigger_type": "pubsub",
         "retry_on_failure": True,
         "secrets": SECRETS,
         "ci_provider": "cloud_build",
     },
     "storage-connector": {
+        "deploy_api": "functions",
         "trigger_type": "storage",
         "storage_event": "archived",
         "trigger_location": "us",
@@ -63,6 +66,7 @@ DEPLOY_VARIANTS: dict[str, dict[str, Any]] = {
         "timeout": 540,
     },
     "firestore-direct-vpc": {
+        "deploy_api": "functions",
         "trigger_type": "firestore",
         "trigger_location": "nam5",
         "workload": "mixed",
@@ -72,6 +76,7 @@ DEPLOY_VARIANTS: dict[str, dict[str, Any]] = {
         "ci_provider": "none",
     },
     "audit-log-large": {
+        "deploy_api": "functions",
         "trigger_type": "audit_log",
         "memory": "16Gi",
         "cpu": "4",
@@ -80,20 +85,71 @@ DEPLOY_VARIANTS: dict[str, dict[str, Any]] = {
         "environments": ["production"],
         "service_account": "123456789012-compute@developer.gserviceaccount.com",
     },
-    "pipeline": {"preset": "pipeline", "environments": ["dev", "production"]},
-    "http-async": {"function_style": "async", "concurrency": 400},
+    "pipeline": {
+        "deploy_api": "functions",
+        "preset": "pipeline",
+        "environments": ["dev", "production"],
+    },
+    "http-async": {"deploy_api": "functions", "function_style": "async", "concurrency": 400},
     "scheduler-small": {
+        "deploy_api": "functions",
         "trigger_type": "scheduler",
         "workload": "cpu_bound",
         "memory": "128Mi",
         "environments": ["dev", "staging"],
         "schedule": "*/5 9-17 * * MON-FRI",
     },
+    # The Cloud Run Admin API route (the default): every trigger, the pipeline, the database.
+    "run-http-defaults": {},
+    "run-http-public-min-instances": {
+        "allow_unauthenticated": True,
+        "environments": ["dev", "staging", "production"],
+        "min_instances": 1,
+        "ci_provider": "gitlab_ci",
+        "repository": "acme/platform/orders",
+    },
+    "run-pubsub-secrets": {
+        "trigger_type": "pubsub",
+        "secrets": SECRETS,
+        "ci_provider": "cloud_build",
+    },
+    "run-storage-connector": {
+        "trigger_type": "storage",
+        "storage_event": "deleted",
+        "trigger_location": "eu",
+        "vpc": "connector",
+        "vpc_egress": "all",
+        "memory": "4Gi",
+        "cpu": "2",
+        "concurrency": 200,
+        "timeout": 540,
+    },
+    "run-firestore-direct-vpc": {
+        "trigger_type": "firestore",
+        "trigger_location": "nam5",
+        "vpc": "direct",
+        "vpc_network": "shared-vpc",
+        "vpc_subnet": "functions",
+        "ci_provider": "none",
+    },
+    "run-audit-log-internal-lb": {
+        "trigger_type": "audit_log",
+        "ingress_settings": "internal-and-gclb",
+        "environments": ["production"],
+    },
+    "run-scheduler": {"trigger_type": "scheduler", "environments": ["dev", "staging"]},
+    "run-pipeline": {"preset": "pipeline", "environments": ["dev", "production"]},
+    "run-database": {"database": "cloudsql_postgres", "database_auth": "password"},
 }
 
 # The variants each test applies to: one function (the pipeline's functions have settings of
 # their own: test_pipeline_deploy), and those whose CI is GitHub Actions (workflow files).
-SINGLE_VARIANTS = [n for n, a in DEPLOY_VARIANTS.items() if a.get("preset", "single") == "single"]
+SINGLE_VARIANTS = [
+    n
+    for n, a in DEPLOY_VARIANTS.items()
+    if a.get("preset", "single") == "single" and a.get("deploy_api") == "functions"
+]
+RUN_VARIANTS = [n for n, a in DEPLOY_VARIANTS.items() if a.get("deploy_api", "run") == "run"]
 GITHUB_VARIANTS = [
     n
     for n, a in DEPLOY_VARIANTS.items()
@@ -130,6 +186,11 @@ def deploy_lines(lines: list[str]) -> dict[str, str]:
     }
 
 
+def run_deploy_lines(lines: list[str]) -> dict[str, str]:
+    """The `gcloud run deploy` lines, by deployed function name."""
+    return {shlex.split(line)[3]: line for line in lines if line.startswith("gcloud run deploy ")}
+
+
 def environments_of(answers: dict[str, Any]) -> list[str]:
     return answers.get("environments", ["dev", "production"])
 
@@ -142,10 +203,15 @@ def test_dry_run_prints_commands_the_platform_accepts(variant) -> None:
         lines = dry_run(path, environment)
         printed += lines
         production = environment == "production"
-        deploys = deploy_lines(lines)
+        route = answers.get("deploy_api", "run")
+        deploys = deploy_lines(lines) if route == "functions" else run_deploy_lines(lines)
         assert set(deploys) == {f if production else f"{f}-{environment}" for f in functions}
+        assert not (deploy_lines(lines) if route == "run" else run_deploy_lines(lines))
         for function, line in deploys.items():
-            flags = check_deploy_command(line, path)
+            if route == "run":
+                flags = check_run_deploy_command(line, path)
+            else:
+                flags = check_deploy_command(line, path)
             assert one(flags, "--min-instances") == str(
                 answers.get("min_instances", 0) if production else 0
             )
@@ -216,10 +282,100 @@ def test_dry_run_carries_every_answer(variant) -> None:
             assert update[5:] == job[5:]
 
 
+@pytest.mark.parametrize(
+    "variant",
+    [n for n in RUN_VARIANTS if DEPLOY_VARIANTS[n].get("preset", "single") == "single"],
+    indirect=True,
+)
+def test_the_run_route_carries_every_answer(variant) -> None:
+    """`gcloud run deploy --function` with every setting; the trigger as a resource of its own
+    (an Eventarc trigger, or the repo's push subscription); run.invoker for who delivers."""
+    _name, answers, path = variant
+    trigger = answers.get("trigger_type", "http")
+    trigger_sa = "my-function-86e4-trg@my-project-id.iam.gserviceaccount.com"
+    for environment in environments_of(answers):
+        lines = dry_run(path, environment)
+        [(name, line)] = run_deploy_lines(lines).items()
+        flags = check_run_deploy_command(line, path)
+        assert one(flags, "--function") == "my_function"
+        assert one(flags, "--base-image") == "python313"
+        assert one(flags, "--min-instances") == str(
+            answers.get("min_instances", 0) if environment == "production" else 0
+        )
+        public = trigger == "http" and answers.get("allow_unauthenticated", False)
+        assert ("--allow-unauthenticated" in flags) == public
+        ingress = answers.get("ingress_settings", "all" if trigger == "http" else "internal-only")
+        assert (
+            one(flags, "--ingress")
+            == {
+                "all": "all",
+                "internal-only": "internal",
+                "internal-and-gclb": "internal-and-cloud-load-balancing",
+            }[ingress]
+        )
+        for question, flag in (
+            ("memory", "--memory"),
+            ("cpu", "--cpu"),
+            ("concurrency", "--concurrency"),
+        ):
+            if question in answers:
+                assert one(flags, flag) == str(answers[question])
+        if answers.get("vpc") == "connector":
+            assert one(flags, "--vpc-egress") == "all-traffic"
+        if answers.get("vpc") == "direct":
+            assert (one(flags, "--network"), one(flags, "--subnet")) == ("shared-vpc", "functions")
+        if answers.get("secrets"):
+            assert one(flags, "--set-secrets") == ",".join(answers["secrets"])
+        if answers.get("database") == "cloudsql_postgres":
+            assert "DB_PASSWORD=my-function-db-password:latest" in one(flags, "--set-secrets")
+        others = [other for other in lines if other != line]
+        if trigger == "http":
+            assert [o for o in others if "describe" not in o.split()[:4]] == []
+            continue
+        invoker = (
+            f"gcloud run services add-iam-policy-binding {name} --project=my-project-id "
+            f"--region=us-central1 --member=serviceAccount:{trigger_sa} "
+            "--role=roles/run.invoker --quiet"
+        )
+        assert lines[lines.index(line) + 1] == invoker
+        eventarc = [o for o in printed(path, environment) if "eventarc" in o]
+        if trigger in ("pubsub", "scheduler"):
+            assert eventarc == []
+            [update] = [o for o in others if " subscriptions update " in o]
+            endpoint = f"https://{name}-PROJECT_NUMBER.us-central1.run.app"
+            assert f"--push-endpoint={endpoint}/projects/my-project-id/topics/" in update
+            assert f"--push-auth-token-audience={endpoint}" in update.split()
+            assert "--clear-dead-letter-policy" in update.split()
+            continue
+        # Created when missing, else updated in place (never deleted and recreated).
+        [trigger_line] = eventarc
+        [describe, update, create] = commands_in(trigger_line)
+        assert describe[:5] == ["gcloud", "eventarc", "triggers", "describe", name]
+        assert update[3:5] == ["update", name]
+        assert create[3:5] == ["create", name]
+        assert update[5:] == create[5:]
+        assert f"--destination-run-service={name}" in create
+        assert f"--service-account={trigger_sa}" in create
+        location = answers.get(
+            "trigger_location", "global" if trigger == "audit_log" else "us-central1"
+        )
+        assert f"--location={location}" in create
+        filters = [w for w in create if w.startswith("--event-filters=")]
+        event = {
+            "storage": f"google.cloud.storage.object.v1.{answers.get('storage_event', 'finalized')}",
+            "firestore": "google.cloud.firestore.document.v1.written",
+            "audit_log": "google.cloud.audit.log.v1.written",
+        }[trigger]
+        assert filters[0] == f"--event-filters=type={event}"
+        if trigger == "firestore":
+            assert "--event-filters-path-pattern=document=users/{userId}" in create
+            assert "--event-data-content-type=application/protobuf" in create
+
+
 def test_pipeline_deploy(render) -> None:
     """Every hop of the pipeline: the topics and push subscriptions setup made, checked before
     anything changes; each function deployed before its subscription is pointed at it."""
-    path = render(preset="pipeline")
+    path = render(preset="pipeline", deploy_api="functions")
     lines = dry_run(path, "dev")
     words = [shlex.split(line) for line in lines]
     # A deploy creates no topic or subscription: it requires those of `make setup`.
@@ -267,8 +423,8 @@ def test_pipeline_deploy(render) -> None:
 
 def test_cpu_and_memory_defaults_follow_the_workload(render) -> None:
     def resources(**answers: Any) -> tuple[str, str, str]:
-        [line] = deploy_lines(dry_run(render(**answers), "production")).values()
-        _, flags = parse(line)
+        [line] = run_deploy_lines(dry_run(render(**answers), "production")).values()
+        _, flags = parse_run(line)
         return one(flags, "--memory"), one(flags, "--cpu"), one(flags, "--concurrency")
 
     assert resources(workload="io_bound") == ("512Mi", "1", "80")
@@ -286,7 +442,9 @@ import json, os, sys
 with open(os.environ["FAKE_LOG"], "a") as log:
     log.write(json.dumps(sys.argv[1:]) + "\\n")
 state = json.loads(open(os.environ["FAKE_STATE"]).read())
-if {{"describe", "show", "list"}} & set(sys.argv[1:5]):
+if sys.argv[1:3] == ["projects", "describe"]:  # the project number (run.app URLs)
+    print("123456789012")
+elif {{"describe", "show", "list"}} & set(sys.argv[1:5]):
     key = " ".join(a for a in sys.argv[1:] if not a.startswith("--format="))
     if state is None or (key not in state and "list" not in sys.argv[1:5]):
         sys.exit(1)
@@ -357,14 +515,30 @@ def test_the_script_runs_exactly_the_printed_commands(variant, tmp_path: Path) -
     environment = environments_of(answers)[-1]
     lines = printed(path, environment)
     needs_setup = any("describe" in commands_in(line)[0][:4] for line in lines if "|| {" in line)
+    script = "\n".join(lines).replace("PROJECT_NUMBER", "123456789012") + "\n"
+    names = set(run_deploy_lines(lines)) | set(deploy_lines(lines))
     for state in (None, expected_state(lines)):
-        shell = run_with_fakes(["bash", "-e"], path, tmp_path, state, "\n".join(lines) + "\n")
+        shell = run_with_fakes(["bash", "-e"], path, tmp_path, state, script)
         real = run_with_fakes([*MAKE, "deploy", f"ENV={environment}"], path, tmp_path, state)
-        assert shell == real
+        # The real run looks the project number up (the dry run shows PROJECT_NUMBER), and
+        # deploys functions at once: each function's calls are in the same order.
+        looked_up = [c for c in real[1] if c[:2] != ["projects", "describe"]]
+        assert shell[0] == real[0]
+        assert sorted(map(json.dumps, shell[1])) == sorted(map(json.dumps, looked_up))
+        assert by_function(shell[1], names) == by_function(looked_up, names)
         ok, calls = real
         assert ok is (state is not None or not needs_setup)
         if not ok:
             assert [c for c in calls if "describe" not in c[:4]] == []
+
+
+def by_function(calls: list[list[str]], names: set[str]) -> dict[str, list[list[str]]]:
+    """Calls by the deployed function they are about ("" for the shared checks), in order."""
+    grouped: dict[str, list[list[str]]] = {}
+    for call in calls:
+        about = [n for n in names if any(w == n or w.endswith(f"={n}") for w in call)]
+        grouped.setdefault(max(about, key=len, default=""), []).append(call)
+    return grouped
 
 
 @pytest.fixture(scope="module")
@@ -386,7 +560,7 @@ def test_dry_run_works_without_gcloud(render, path_without_gcloud: str) -> None:
         [*MAKE, "deploy", "ENV=production", "DRY_RUN=1"], render(), PATH=path_without_gcloud
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("gcloud functions deploy my-function ")
+    assert result.stdout.startswith("gcloud run deploy my-function ")
 
 
 def test_a_real_deploy_without_gcloud_says_so(render, path_without_gcloud: str) -> None:

@@ -127,6 +127,11 @@ CASES: list[tuple[str, Any, dict[str, Any], bool]] = [
     ("pubsub_topic", "t" * 256, {}, False),
     ("pubsub_topic", "t" * 251, {"trigger_type": "scheduler"}, True),
     ("pubsub_topic", "t" * 252, {"trigger_type": "scheduler"}, False),
+    # On the Cloud Run route an event function's events are always retried.
+    ("retry_on_failure", True, {"trigger_type": "storage", "deploy_api": "run"}, True),
+    ("retry_on_failure", False, {"trigger_type": "storage", "deploy_api": "run"}, False),
+    ("retry_on_failure", False, {"trigger_type": "pubsub", "deploy_api": "run"}, False),
+    ("retry_on_failure", False, {"trigger_type": "storage", "deploy_api": "functions"}, True),
     ("storage_bucket", "acme-uploads", {"trigger_type": "storage"}, True),
     ("storage_bucket", "goog-uploads", {"trigger_type": "storage"}, False),
     ("storage_bucket", "my-google-files", {"trigger_type": "storage"}, False),
@@ -419,13 +424,13 @@ def test_added_functions_are_checked_linted_and_tested(two_functions: Path, tmp_
 
 def test_added_functions_are_in_the_deploy_dry_run(two_functions: Path) -> None:
     lines = check([*MAKE, "deploy", "ENV=dev", "DRY_RUN=1"], two_functions).splitlines()
-    deploys = {
-        shlex.split(line)[3]: line for line in lines if line.startswith("gcloud functions deploy")
-    }
+    deploys = {shlex.split(line)[3]: line for line in lines if line.startswith("gcloud run deploy")}
     assert set(deploys) == {"my-function-dev", "count-words-dev", "hello-dev"}
-    assert "--trigger-topic=words" in deploys["count-words-dev"].split()
+    # On the Cloud Run route (the default) the repo's push subscription delivers the topic.
+    [subscription] = [line for line in lines if " subscriptions update count-words-dev " in line]
+    assert "/projects/my-project-id/topics/words" in subscription
     assert "--concurrency=4" in deploys["count-words-dev"].split()
-    assert "--trigger-http" in deploys["hello-dev"].split()
+    assert "--no-allow-unauthenticated" in deploys["hello-dev"].split()
     env_file = two_functions / ".deploy" / "dev" / "count-words.yaml"
     assert yaml.safe_load(env_file.read_text())["THREADS"] == "4"
     one = check([*MAKE, "deploy", "ENV=dev", "DRY_RUN=1", "FUNCTION=hello"], two_functions)
@@ -500,7 +505,7 @@ def test_cpu_may_be_written_as_a_number(render, tmp_path: Path) -> None:
         manifest.write_text(original.replace('  "my-function":\n', '  "my-function":\n' + settings))
         check([*MAKE, "check"], path)
         lines = check([*MAKE, "deploy", "ENV=production", "DRY_RUN=1"], path).splitlines()
-        assert any("functions deploy" in line and flag in line for line in lines), lines
+        assert any(line.startswith("gcloud run deploy ") and flag in line for line in lines), lines
     manifest.write_text(original.replace('  "my-function":\n', '  "my-function":\n    cpu: true\n'))
     result = run([*MAKE, "check"], path)
     assert "function 'my-function': cpu: must be a string or a number (got true)" in result.stderr

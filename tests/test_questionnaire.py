@@ -39,6 +39,8 @@ def choice_values(question: dict[str, Any]) -> list[Any]:
         return [False, True]
     choices = question["choices"]
     values = list(choices.values()) if isinstance(choices, dict) else list(choices)
+    # A choice with a validator of its own is a map with its value.
+    values = [v["value"] if isinstance(v, dict) else v for v in values]
     if question.get("multiselect"):
         return [
             list(subset)
@@ -119,7 +121,15 @@ class Person:
         if name in self.picks:
             answer = self.picks[name]
             picked = yaml.safe_dump(answer) if isinstance(answer, list) else answer
-            if "validate" in structure and (message := structure["validate"](picked)) is not True:
+            disabled = [
+                c.disabled
+                for c in structure.get("choices") or []
+                if isinstance(c, Choice) and c.value == answer and c.disabled
+            ]
+            if disabled:  # a list offers it greyed out: a person takes the default
+                self.refused[name] = str(disabled[0])
+                answer = default
+            elif "validate" in structure and (message := structure["validate"](picked)) is not True:
                 self.refused[name] = str(message)  # a person then takes the default
                 answer = default
         if "validate" in structure and not isinstance(answer, (list, bool)):

@@ -37,13 +37,22 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
     "ci-cloud-build": {"trigger_type": "pubsub", "ci_provider": "cloud_build"},
     "ci-none": {"ci_provider": "none", "vpc": "connector"},
+    "functions-storage": {"trigger_type": "storage", "deploy_api": "functions"},
+    "functions-pipeline": {"preset": "pipeline", "deploy_api": "functions"},
 }
 BROAD_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
 # The project-wide roles setup may grant without a condition, and to whom.
 PROJECT_WIDE = {
     "roles/eventarc.eventReceiver",  # the trigger identity: Eventarc has no narrower scope
     "roles/pubsub.publisher",  # the Cloud Storage service agent, as Google requires
-    "roles/cloudfunctions.developer",  # the deployer
+    "roles/cloudfunctions.developer",  # the deployer (Functions API route)
+    # The deployer of the Cloud Run route, as Google's page on source deploys asks: deploy from
+    # source (no role narrower than the project), use the project's services; make the
+    # functions' Eventarc triggers; and the build identity builds.
+    "roles/run.sourceDeveloper",
+    "roles/serviceusage.serviceUsageConsumer",
+    "roles/eventarc.developer",
+    "roles/run.builder",
     "roles/cloudscheduler.admin",  # the deployer of a Scheduler function
     "roles/cloudbuild.builds.builder",  # Cloud Build's deployer
     "roles/logging.logWriter",
@@ -99,7 +108,9 @@ def test_dry_run_parses_and_grants_least_privilege(repo: Path, variant: str) -> 
     assert parse_errors(shell, repo) == []
 
 
-@pytest.mark.parametrize("variant", ["single-storage", "pipeline-budget", "ci-gitlab"])
+@pytest.mark.parametrize(
+    "variant", ["single-storage", "pipeline-budget", "ci-gitlab", "functions-storage"]
+)
 def test_each_identity_gets_what_it_needs(repo: Path, variant: str) -> None:
     lines = dry_run(repo, "dev")
     words = [shlex.split(line) for line in lines]
@@ -126,7 +137,20 @@ def test_each_identity_gets_what_it_needs(repo: Path, variant: str) -> None:
     # Nobody may invoke every function of the project: `gcf deploy` lets the trigger
     # identity invoke each event function on that function.
     assert not [g for g in project_roles if g[1] == "roles/run.invoker"]
-    assert (deployer, "roles/cloudfunctions.developer") in project_roles
+    route = VARIANTS[variant].get("deploy_api", "run")
+    functions_api = (deployer, "roles/cloudfunctions.developer")
+    assert (functions_api in project_roles) is (route == "functions")
+    run_roles = {
+        (deployer, "roles/run.sourceDeveloper"),
+        (deployer, "roles/serviceusage.serviceUsageConsumer"),
+        (
+            "serviceAccount:PROJECT_NUMBER-compute@developer.gserviceaccount.com",
+            "roles/run.builder",
+        ),
+    }
+    assert (run_roles <= project_roles) is (route == "run")
+    eventarc = (deployer, "roles/eventarc.developer")
+    assert (eventarc in project_roles) is (route == "run" and variant != "ci-gitlab")
     # Pub/Sub roles are granted on topics and subscriptions, but for the one Google requires
     # of the Cloud Storage service agent (publish its notifications) on the project.
     assert not [
@@ -247,6 +271,7 @@ case " $* " in
   *" service-accounts describe "*"value(description)"*) echo "$OWNER, production" ;;
   *" providers describe "*"value(description)"*) echo "$OWNER" ;;
   *" subscriptions describe enrich-records "*) echo projects/my-project-id/topics/validated-records ;;
+  *" subscriptions describe my-function "*) echo projects/my-project-id/topics/my-function-ticks ;;
   *" subscriptions describe notify-stakeholders "*)
     echo projects/my-project-id/topics/enrichment-complete ;;
   *" budgets list "*) [ "$EXISTS" = 1 ] && echo billingAccounts/01AB23-45CD67-89EF01/budgets/b-1 ;;

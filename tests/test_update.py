@@ -252,12 +252,20 @@ def test_update_data_reconfigures_without_touching_user_code(
     )
     assert 'ENVIRONMENT: "staging"' in (project / "env.staging.yaml").read_text()
     assert check([*MAKE, "deploy", "ENV=staging", "DRY_RUN=1"], project).startswith(
-        "gcloud functions deploy my-function-staging "
+        "gcloud run deploy my-function-staging "
     )
     assert (project / ".gitlab-ci.yml").exists()
     assert not (project / ".github").exists()
     assert main_py.read_text() == mine
     assert answers(project)["environments"] == ["dev", "staging", "production"]
+    commit_all(project, "staging")
+
+    # The deploy route is the owner's to change, and stays as answered.
+    update(project, "--data", "deploy_api=functions")
+    assert check([*MAKE, "deploy", "ENV=staging", "DRY_RUN=1"], project).startswith(
+        "gcloud functions deploy my-function-staging "
+    )
+    assert answers(project)["deploy_api"] == "functions"
 
 
 def test_a_bad_answer_to_update_changes_nothing(template: Path, tmp_path: Path) -> None:
@@ -403,6 +411,15 @@ def test_a_value_as_copier_writes_it_is_found(migrations, value: str) -> None:
     assert yaml.safe_load(migrations.replace_value(written, "team", value, "x")) == {"team": "x"}
 
 
+def test_add_answer_records_a_value_only_where_the_key_is_missing(migrations) -> None:
+    added = migrations.add_answer(ANSWERS, "deploy_api", "functions")
+    assert yaml.safe_load(added) == {**yaml.safe_load(ANSWERS), "deploy_api": "functions"}
+    assert migrations.add_answer(added, "deploy_api", "run") == added
+    chosen = ANSWERS + "deploy_api: run\n"
+    assert migrations.add_answer(chosen, "deploy_api", "functions") == chosen
+    assert yaml.safe_load(migrations.add_answer("a: 1", "b", "yes")) == {"a": 1, "b": "yes"}
+
+
 def test_the_command_line_edits_the_answers_file(tmp_path: Path) -> None:
     answers_file = tmp_path / ".copier-answers.yml"
     answers_file.write_text(ANSWERS)
@@ -410,6 +427,11 @@ def test_the_command_line_edits_the_answers_file(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "renamed answer team to owner_team" in result.stdout
     assert yaml.safe_load(answers_file.read_text())["owner_team"] == "payments"
+    added = run(
+        [sys.executable, str(MIGRATIONS), "add-answer", "deploy_api", "functions"], tmp_path
+    )
+    assert "recorded answer deploy_api: functions" in added.stdout
+    assert yaml.safe_load(answers_file.read_text())["deploy_api"] == "functions"
     missing = run(
         [sys.executable, str(MIGRATIONS), "--answers-file", "nope.yml", "rename-answer", "a", "b"],
         tmp_path,
@@ -519,10 +541,19 @@ def test_an_update_from_the_previous_release_without_edits_gives_a_fresh_copy(
         "service_account=my-function-sa@my-project-id.iam.gserviceaccount.com",
         "trigger_service_account=my-function-trigger@my-project-id.iam.gserviceaccount.com",
     ]
+    # The route too: a repo made before 2.0.0 keeps deploying through the Cloud Functions API.
+    assert recorded["deploy_api"] == "functions"
+    accounts.append("deploy_api=functions")
     fresh = copy(releases, tmp_path / "fresh" / "fn", "v2.0.0", "trigger_type=storage", *accounts)
     # The user's code stays as v1.0.0 wrote it, but for the import of events from gcf_devkit
     # (the 2.0.0 migration); all else is v2.0.0's.
-    user_code = {"main.py", "tests/unit/test_main.py", "tests/integration/test_server.py"}
+    # functions.yaml is the user's too (written once): its comments stay as v1.0.0 wrote them.
+    user_code = {
+        "main.py",
+        "tests/unit/test_main.py",
+        "tests/integration/test_server.py",
+        "functions.yaml",
+    }
     after, new = tree(old), tree(fresh)
     migrations = load_module(MIGRATIONS, "gcf_template_migrations_release")
     assert {p: after[p] for p in user_code} == {

@@ -491,14 +491,18 @@ def test_an_unknown_environment_stops_before_anything_is_written(repo: Repo) -> 
 
 
 def test_the_apis_of_an_http_repo(repo: Repo) -> None:
-    plan = setup_plan(repo())
+    plan = setup_plan(repo())  # answers made before deploy_api: the Cloud Functions API
     assert commands(plan)[0] == (
         "gcloud",
         "services",
         "enable",
+        "cloudfunctions.googleapis.com",
         *setup.APIS,
         "--project=my-project-dev",
     )
+    # Through Cloud Run only, the Cloud Functions API is not enabled.
+    run_only = setup_plan(repo(answers={"deploy_api": "run"}))
+    assert commands(run_only)[0][3:-1] == setup.APIS
 
 
 def test_the_apis_follow_what_the_functions_use(repo: Repo) -> None:
@@ -514,6 +518,7 @@ def test_the_apis_follow_what_the_functions_use(repo: Repo) -> None:
     )
     enabled = commands(setup_plan(root))[0][3:-1]
     assert list(enabled) == [
+        "cloudfunctions.googleapis.com",
         *setup.APIS,
         "eventarc.googleapis.com",
         "pubsub.googleapis.com",
@@ -1203,3 +1208,52 @@ def test_a_firestore_function_uses_its_database_as_itself(repo: Repo) -> None:
         ("projects", "my-project-dev", member, "roles/datastore.user")
     ]
     assert list(conditions(plan)) == [("roles/datastore.user", "only (default) (Firestore)")]
+
+
+# -- the Cloud Run route
+
+
+def test_the_run_route_gives_every_setting_explicitly(repo: Repo) -> None:
+    """Cloud Run's defaults are not the Functions API's: every setting is on the command."""
+    functions = {
+        "my-function": {
+            "trigger_type": "http",
+            "allow_unauthenticated": True,
+            "secrets": ["K=k:1"],
+            "vpc": "direct",
+            "vpc_network": "net",
+            "vpc_subnet": "sub",
+            "vpc_egress": "all",
+            "ingress_settings": "internal-and-gclb",
+        }
+    }
+    plan = deploy_plan(repo(functions, answers={"deploy_api": "run"}), "production")
+    [command] = commands(plan)
+    assert command == (
+        "gcloud",
+        "run",
+        "deploy",
+        "my-function",
+        "--project=my-project-id",
+        "--region=us-central1",
+        "--source=.",
+        "--function=my_function",
+        "--base-image=python313",
+        "--automatic-updates",
+        "--memory=512Mi",
+        "--cpu=1",
+        "--concurrency=80",
+        "--timeout=60s",
+        "--max-instances=100",
+        "--service-account=my-function-86e4-sa@my-project-id.iam.gserviceaccount.com",
+        "--ingress=internal-and-cloud-load-balancing",
+        "--set-secrets=K=k:1",
+        "--network=net",
+        "--subnet=sub",
+        "--vpc-egress=all-traffic",
+        "--allow-unauthenticated",
+        "--min-instances=0",
+        "--env-vars-file=.deploy/production/my-function.yaml",
+        "--quiet",
+    )
+    assert list(plan.units) == ["my-function"]

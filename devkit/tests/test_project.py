@@ -400,7 +400,7 @@ def test_an_unknown_key_is_reported_with_the_known_ones(repo: Repo) -> None:
     (error,) = errors_of(repo({"my-function": {"colour": "blue"}}))
     assert error.startswith(
         "functions.yaml: function 'my-function': colour: unknown key; known keys are "
-        "entry_point, trigger_type, "
+        "entry_point, deploy_api, trigger_type, "
     )
     assert error.endswith(", max_connections, function_style")
 
@@ -1161,3 +1161,56 @@ def test_functions_with_different_rights_sharing_an_identity_are_warned(repo: Re
     )
     alike = repo({"my-function": shared, "other": shared})
     assert Project.load(alike).shared_identity_warnings() == []
+
+
+# -- the deploy route
+
+
+def test_the_route_is_the_answers_else_functions_and_a_function_may_take_the_other(
+    repo: Repo,
+) -> None:
+    functions = {
+        "my-function": {"trigger_type": "http"},
+        "worker": {"trigger_type": "pubsub", "pubsub_topic": "jobs", "deploy_api": "run"},
+    }
+    before = Project.load(repo(functions))  # answers made before the question: as it was
+    assert (before.functions["my-function"].deploy_api, before.functions["worker"].run) == (
+        "functions",
+        True,
+    )
+    # On the Cloud Run route an event is retried unless told, and delivered by a push
+    # subscription of the repo's own.
+    assert before.functions["worker"].retry_on_failure is True
+    assert before.functions["worker"].push_subscription is True
+    new = Project.load(
+        repo({"my-function": {"trigger_type": "http"}}, answers={"deploy_api": "run"})
+    )
+    assert new.functions["my-function"].run is True
+
+
+@pytest.mark.parametrize(
+    ("entry", "error"),
+    [
+        (
+            {"deploy_api": "cloudrun"},
+            'deploy_api: must be one of run, functions (got "cloudrun")',
+        ),
+        (
+            {
+                "trigger_type": "storage",
+                "storage_bucket": "b-1-2",
+                "deploy_api": "run",
+                "retry_on_failure": False,
+            },
+            "retry_on_failure: a function deployed with deploy_api: run gets its events from an "
+            "Eventarc trigger or a push subscription",
+        ),
+    ],
+)
+def test_a_route_the_platform_cannot_honour_is_refused(
+    repo: Repo, entry: dict[str, object], error: str
+) -> None:
+    messages = errors_of(repo({"uploads": entry}))
+    assert len(messages) == 1, messages
+    (message,) = messages
+    assert message.startswith(f"functions.yaml: function 'uploads': {error}"), message

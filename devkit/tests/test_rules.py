@@ -163,6 +163,13 @@ CASES = [
     bad(r.max_instances_error, 1001, 0, key="max_instances"),
     bad(r.max_instances_error, 4, 5, key="max_instances"),
     # -- Pub/Sub delivery
+    # -- the deploy route: known, and on the Cloud Run route events are always retried
+    ok(r.deploy_api_error, "run"),
+    ok(r.deploy_api_error, "functions", "storage", False),
+    ok(r.deploy_api_error, "run", "storage", True),
+    ok(r.deploy_api_error, "run", "http", False),
+    bad(r.deploy_api_error, "cloudrun", key="deploy_api"),
+    bad(r.deploy_api_error, "run", "pubsub", False, key="retry_on_failure", value=False),
     ok(r.max_delivery_attempts_error, 5),
     ok(r.max_delivery_attempts_error, 100),
     bad(r.max_delivery_attempts_error, 4, key="max_delivery_attempts"),

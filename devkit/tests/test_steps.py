@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,6 +45,15 @@ PIPELINE = {
         "roles": [{"role": "roles/bigquery.dataEditor", "dataset": "rows"}],
     },
     "tick": {"trigger_type": "scheduler", "pubsub_topic": "ticks", "schedule": "0 * * * *"},
+}
+# On the Cloud Run route, an Eventarc trigger of the repo's own too.
+RUN_EXTRA = {
+    "ingest": {"trigger_type": "storage", "storage_bucket": "drop-zone"},
+    "audit": {
+        "trigger_type": "audit_log",
+        "audit_service_name": "bigquery.googleapis.com",
+        "audit_method_name": "jobservice.insert",
+    },
 }
 BUDGET = {"billing_account": "01ABCD-23EF45-6789AB", "monthly_budget": 50}
 BUDGET_NAME = "billingAccounts/01ABCD-23EF45-6789AB/budgets/b-1"
@@ -86,12 +96,28 @@ def calls(state: Path) -> list[str]:
     return lines
 
 
-def real_run(plan: _steps.Plan, root: Path) -> tuple[bool, list[str]]:
+def real_run(plan: _steps.Plan, root: Path, jobs: int = 1) -> tuple[bool, list[str]]:
+    """A real run: a deploy's functions `jobs` at once, a setup's steps in order."""
     try:
-        _steps.execute(plan.steps, "test", root)
+        if plan.units:
+            _steps.execute_units(plan, "test", root, jobs)
+        else:
+            _steps.execute(plan.steps, "test", root)
     except _steps.CommandError:
         return False, calls(Path(os.environ["STATE"]))
     return True, calls(Path(os.environ["STATE"]))
+
+
+def by_unit(plan: _steps.Plan, made: list[str]) -> dict[str, list[str]]:
+    """The calls of a run, by the unit (deployed function) whose name they carry, in order;
+    "" for the shared ones. Units run at once interleave: compare each one's sequence."""
+    names = sorted(plan.units, key=len, reverse=True)
+    grouped: dict[str, list[str]] = {}
+    for call in made:
+        words = set(call.split())
+        unit = next((n for n in names if any(w == n or w.endswith(f"={n}") for w in words)), "")
+        grouped.setdefault(unit, []).append(call)
+    return grouped
 
 
 def dry_run_in_bash(
@@ -113,16 +139,21 @@ def plans(root: Path) -> list[_steps.Plan]:
     ]
 
 
+@pytest.mark.parametrize("route", ["functions", "run"])
 @pytest.mark.parametrize("state", ["missing", "there", "another topic", "another repo"])
 def test_a_dry_run_does_what_a_real_run_does(
     repo: Repo,
     stand_in: Path,
     capsys: pytest.CaptureFixture[str],
     state: str,
+    route: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("REPOSITORY_ID", "4242")
-    root = repo(PIPELINE, answers=BUDGET)
+    root = repo(
+        {**PIPELINE, **(RUN_EXTRA if route == "run" else {})},
+        answers={**BUDGET, "deploy_api": route},
+    )
     for plan in plans(root):
         if state != "missing":
             exist(stand_in, plan)
@@ -137,9 +168,11 @@ def test_a_dry_run_does_what_a_real_run_does(
                     "my-function-86e4": "gcf-template: acme/other",
                 },
             )
-        real = real_run(plan, root)
+        real = real_run(plan, root, jobs=4)
         printed = dry_run_in_bash(plan, root, capsys)
-        assert printed == real
+        assert printed[0] == real[0]
+        assert by_unit(plan, printed[1]) == by_unit(plan, real[1])
+        assert sorted(printed[1]) == sorted(real[1])
         for name in stand_in.iterdir():
             name.unlink()
         ok, made = real
@@ -210,3 +243,119 @@ def test_a_budget_made_before_is_updated_by_the_name_found(
     ok, made = real_run(plan, repo_root)
     assert ok
     assert [c for c in made if c.startswith("gcloud billing budgets create ")]
+
+
+# -- many functions at once
+
+# A stand-in whose deploys take DEPLOY_SECONDS, fail for a name with a file fail-NAME in
+# $STATE, and answer a quota error once for a name with a file quota-NAME; describes find
+# nothing. Each call is logged, each deploy's start and end too.
+SLOW_STAND_IN = """#!/bin/sh
+printf '%s\\n' "$(basename "$0") $*" >> "$STATE/calls.log"
+case " $* " in *" describe "*) exit 1 ;; esac
+if [ "$2" = deploy ]; then
+  printf 'start %s\\n' "$3" >> "$STATE/times.log"
+  sleep "${DEPLOY_SECONDS:-0}"
+  if [ -f "$STATE/quota-$3" ]; then
+    rm "$STATE/quota-$3"
+    echo "ERROR: (gcloud.$1.deploy) RESOURCE_EXHAUSTED: Quota exceeded for quota metric" >&2
+    exit 1
+  fi
+  if [ -f "$STATE/fail-$3" ]; then echo "ERROR: (gcloud.$1.deploy) Build failed" >&2; exit 1; fi
+  printf 'end %s\\n' "$3" >> "$STATE/times.log"
+  echo "Service URL: https://$3-123456789012.us-central1.run.app" >&2
+fi
+exit 0
+"""
+SIX = {f"fn-{i}": {"trigger_type": "http"} for i in range(6)}
+
+
+@pytest.fixture
+def slow_gcloud(stand_in: Path) -> Path:
+    gcloud = Path(os.environ["PATH"].split(os.pathsep)[0]) / "gcloud"
+    gcloud.write_text(SLOW_STAND_IN)
+    return stand_in
+
+
+def six_deploys(repo: Repo, route: str = "run") -> deploy.Deployment:
+    root = repo(SIX, answers={"deploy_api": route})
+    return deploy.plan(Project.load(root), "dev", None, dry_run=True)
+
+
+@pytest.mark.parametrize("route", ["run", "functions"])
+def test_functions_deploy_at_once_up_to_the_cap(
+    repo: Repo,
+    slow_gcloud: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    route: str,
+) -> None:
+    monkeypatch.setenv("DEPLOY_SECONDS", "0.6")
+    plan = six_deploys(repo, route)
+    assert list(plan.units) == [f"fn-{i}-dev" for i in range(6)]
+    start = time.monotonic()
+    outcomes = _steps.execute_units(plan, "deploy", plan.project.root, jobs=3, url=plan.url)
+    elapsed = time.monotonic() - start
+    # Six deploys of 0.6 s, three at a time: two rounds, not six.
+    assert 1.2 <= elapsed < 2.4, elapsed
+    assert [o.name for o in outcomes if o.ok] == list(plan.units)
+    made = [c.split()[3] for c in calls(slow_gcloud)]
+    assert sorted(made) == sorted(plan.units)
+    starts = (slow_gcloud / "times.log").read_text().splitlines()
+    # Never more than three at once.
+    running = peak = 0
+    for line in starts:
+        running += 1 if line.startswith("start") else -1
+        peak = max(peak, running)
+    assert peak == 3
+    report = capsys.readouterr().err
+    header, *rows = report.splitlines()[-7:]
+    assert header.split() == ["function", "result", "duration", "URL"]
+    assert [r.split()[:2] for r in rows] == [[f"fn-{i}-dev", "deployed"] for i in range(6)]
+    assert rows[0].split()[3] == "https://fn-0-dev-123456789012.us-central1.run.app"
+    assert "[fn-5-dev] done in " in report
+
+
+def test_a_failed_function_is_named_and_the_others_deploy(
+    repo: Repo,
+    slow_gcloud: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    plan = six_deploys(repo)
+    (slow_gcloud / "fail-fn-2-dev").touch()
+    (slow_gcloud / "fail-fn-4-dev").touch()
+    (slow_gcloud / "quota-fn-1-dev").touch()
+    with pytest.raises(_steps.CommandError) as raised:
+        _steps.execute_units(plan, "deploy", plan.project.root, jobs=4, delay=0.01)
+    message = str(raised.value)
+    assert message.startswith("2 of 6 failed: fn-2-dev, fn-4-dev\n")
+    assert "fn-2-dev: failed: gcloud run deploy fn-2-dev " in message
+    assert "ERROR: (gcloud.run.deploy) Build failed" in message
+    assert message.endswith("deployed: fn-0-dev, fn-1-dev, fn-3-dev, fn-5-dev")
+    made = [c.split()[3] for c in calls(slow_gcloud)]
+    # The quota error was retried (once), the build failures were not.
+    assert sorted(made) == sorted([*plan.units, "fn-1-dev"])
+    report = capsys.readouterr().err
+    assert "[fn-1-dev] quota exceeded; retrying in 0s (attempt 2 of 6)" in report
+    rows = {line.split()[0]: line.split()[1] for line in report.splitlines()[-6:]}
+    assert rows == {
+        **{f"fn-{i}-dev": "deployed" for i in (0, 1, 3, 5)},
+        "fn-2-dev": "FAILED",
+        "fn-4-dev": "FAILED",
+    }
+
+
+def test_quota_errors_are_retried_with_growing_waits_then_given_up(
+    stand_in: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr(_steps.time, "sleep", waits.append)
+    gcloud = Path(os.environ["PATH"].split(os.pathsep)[0]) / "gcloud"
+    gcloud.write_text("#!/bin/sh\necho 'HTTP 429: Too Many Requests' >&2\nexit 1\n")
+    runner = _steps.Runner("deploy", stand_in, retries=3, delay=1.0, quiet=True)
+    result = runner.run("fn", ("gcloud", "run", "deploy", "fn"))
+    assert result.returncode == 1
+    assert len(waits) == 3
+    assert [round(w) for w in waits] == [round(w) for w in sorted(waits)]
+    assert 1 <= waits[0] <= 1.25
+    assert 4 <= waits[2] <= 5

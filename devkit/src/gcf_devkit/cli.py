@@ -25,6 +25,17 @@ def _environ_flag(name: str) -> bool:
     return os.environ.get(name, "0") not in ("", "0")
 
 
+# Functions deployed at once: few enough to stay under Cloud Build's and the APIs' quotas.
+DEFAULT_JOBS = 4
+
+
+def _positive(value: str) -> int:
+    """A count of 1 or more (JOBS=, --jobs)."""
+    if not value.strip().isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"jobs: must be a whole number, 1 or more (got {value!r})")
+    return int(value)
+
+
 def _doc(module: str) -> tuple[str, str]:
     """A module's first paragraph and the rest, for a command's description and epilog."""
     import ast
@@ -76,7 +87,7 @@ def command_dev(args: argparse.Namespace) -> int:
 
 def command_deploy(args: argparse.Namespace) -> int:
     from gcf_devkit.cloud import deploy
-    from gcf_devkit.cloud._steps import perform, require_gcloud
+    from gcf_devkit.cloud._steps import execute_units, perform, require_gcloud
 
     project = Project.load()
     if not args.environment:
@@ -85,7 +96,10 @@ def command_deploy(args: argparse.Namespace) -> int:
     if not args.dry_run:
         require_gcloud()
     plan = deploy.plan(project, args.environment, args.function, args.dry_run)
-    perform(plan.steps, "deploy", args.dry_run, project.root)
+    if args.dry_run:
+        perform(plan.steps, "deploy", args.dry_run, project.root)
+        return 0
+    execute_units(plan, "deploy", project.root, args.jobs, url=plan.url)
     return 0
 
 
@@ -246,6 +260,12 @@ def parser() -> argparse.ArgumentParser:
                 "--function",
                 default=os.environ.get("FUNCTION") or None,
                 help="deploy this function only (FUNCTION=)",
+            )
+            command.add_argument(
+                "--jobs",
+                type=_positive,
+                default=os.environ.get("JOBS") or str(DEFAULT_JOBS),  # argparse applies `type`
+                help=f"deploy at most this many functions at once (JOBS=; default {DEFAULT_JOBS})",
             )
     event = add(
         "event", command_event, "gcf_devkit.local.send", "send a sample or an event to `gcf dev`"

@@ -12,15 +12,29 @@ name, and `update` takes that name in place of FOUND (a budget is found by its d
 A dry run prints each step as one line of shell that does what a real run does in both
 cases, resource missing or there (`bash -e` runs it the same way); a real run stops at the
 first failure and says what was done and what was not.
+
+A plan whose steps belong to units of their own (`Plan.unit`: the functions of a deploy)
+runs in two phases (`execute_units`): the checks and shared steps first, then each unit's
+steps in order, several units at once (at most `jobs`), retrying a command that failed on a
+quota (HTTP 429, RESOURCE_EXHAUSTED) with exponential backoff. A unit that fails stops its
+own steps only; the run ends with a table of every unit and fails naming each that failed.
+The dry run prints the same steps, each unit's in its order, one unit after another.
 """
 
 from __future__ import annotations
 
+import random
+import re
 import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gcf_devkit._errors import GcfError
@@ -117,10 +131,26 @@ class Plan:
         self.cloud_project = cloud_project
         self.project_number = project_number
         self.steps: list[Step] = []
+        # The steps of each unit (a function), in order; a step in none is shared.
+        self.units: dict[str, list[Step]] = {}
+        self._unit: str | None = None
+
+    @contextmanager
+    def unit(self, name: str) -> Iterator[None]:
+        """Steps added inside belong to the unit `name`, but for checks, which are shared
+        (they run before any unit's steps, as they run before anything in a dry run)."""
+        self.units.setdefault(name, [])
+        self._unit = name
+        try:
+            yield
+        finally:
+            self._unit = None
 
     def add(self, step: Step) -> None:
         if step not in self.steps:
             self.steps.append(step)
+            if self._unit is not None and (step.command or step.update):
+                self.units[self._unit].append(step)
 
     def topic(self, topic: str) -> str:
         """A topic's id in this environment."""
@@ -203,9 +233,11 @@ def verify(steps: list[Step], tool: str, cwd: Path) -> None:
         raise CommandError(f"{tool}: nothing was changed: {problem}")
 
 
-def execute(steps: list[Step], tool: str, cwd: Path) -> None:
-    """Run the steps in order; on a failure, say what was done and what was not."""
-    verify(steps, tool, cwd)
+def execute(steps: list[Step], tool: str, cwd: Path, verified: bool = False) -> None:
+    """Run the steps in order (after their checks, unless `verified`); on a failure, say what
+    was done and what was not."""
+    if not verified:
+        verify(steps, tool, cwd)
     for index, step in enumerate(steps):
         command = step.command
         # A step that cannot create its resource was looked at by `verify`: it is there.
@@ -222,6 +254,155 @@ def execute(steps: list[Step], tool: str, cwd: Path) -> None:
                 f"failed: {shlex.join(command)}\n{index} step(s) done before it; not run:\n"
                 + "\n".join(left or ["(nothing)"])
             )
+
+
+# What gcloud prints when a request was refused for a quota: worth retrying after a while.
+QUOTA = re.compile(r"\b429\b|RESOURCE_EXHAUSTED|Quota exceeded", re.IGNORECASE)
+# Where gcloud says a deployed service's URL: `gcloud run deploy` ("Service URL: ...") and
+# `gcloud functions deploy` (its YAML, "url: ...").
+URL = re.compile(r"(?:Service URL|^\s*url):\s*(https://\S+)", re.MULTILINE)
+
+
+@dataclass
+class Outcome:
+    """What became of one unit: its steps done, the one that failed (and why), how long."""
+
+    name: str
+    done: list[str] = field(default_factory=list)
+    failed: str = ""
+    reason: str = ""
+    not_run: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    url: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+class Runner:
+    """Runs commands for several units at once: progress lines that name the unit, quota
+    errors retried with exponential backoff (and jitter), output kept unless it fails."""
+
+    def __init__(
+        self, tool: str, cwd: Path, retries: int = 5, delay: float = 5.0, quiet: bool = False
+    ) -> None:
+        self.tool, self.cwd, self.retries, self.delay = tool, cwd, retries, delay
+        self.lock = threading.Lock()
+        self.quiet = quiet
+
+    def say(self, unit: str, message: str) -> None:
+        if self.quiet:
+            return
+        with self.lock:
+            print(f"{self.tool}: [{unit}] {message}", file=sys.stderr, flush=True)
+
+    def run(self, unit: str, command: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+        for attempt in range(self.retries + 1):
+            result = subprocess.run(
+                command, cwd=self.cwd, capture_output=True, text=True, check=False
+            )
+            output = result.stdout + result.stderr
+            if result.returncode == 0 or not QUOTA.search(output) or attempt == self.retries:
+                return result
+            wait = self.delay * 2**attempt * (1 + random.random() / 4)
+            self.say(
+                unit,
+                f"quota exceeded; retrying in {wait:.0f}s "
+                f"(attempt {attempt + 2} of {self.retries + 1}): {command[1]} {command[2]}",
+            )
+            time.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def unit(self, name: str, steps: list[Step], url: Callable[[str], str]) -> Outcome:
+        """Run one unit's steps in order; stop its own steps at the first failure."""
+        outcome = Outcome(name)
+        start = time.monotonic()
+        for index, step in enumerate(steps):
+            command = step.command
+            found = probe(step, self.cwd) if step.exists and step.command else ""
+            if step.exists and found is not None:
+                if not step.update:
+                    self.say(name, f"exists, left as it is: {shlex.join(step.exists)}")
+                    continue
+                command = step.updated(found)
+            self.say(name, shlex.join(command))
+            result = self.run(name, command)
+            if result.returncode != 0:
+                outcome.failed = shlex.join(command)
+                lines = (result.stderr or result.stdout).strip().splitlines()
+                outcome.reason = lines[-1] if lines else f"exit status {result.returncode}"
+                outcome.not_run = [s.line() for s in steps[index + 1 :]]
+                self.say(name, f"failed: {outcome.reason}")
+                with self.lock:
+                    print(
+                        "\n".join(f"  {line}" for line in lines[-20:]),
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                break
+            outcome.done.append(shlex.join(command))
+            match = URL.search(result.stdout + result.stderr)
+            outcome.url = outcome.url or (match[1] if match else "")
+        outcome.seconds = time.monotonic() - start
+        outcome.url = outcome.url or url(name)
+        if outcome.ok:
+            self.say(name, f"done in {outcome.seconds:.1f}s")
+        return outcome
+
+
+def table(outcomes: list[Outcome], verb: str = "deployed") -> str:
+    """One row per unit: its name, result, duration and URL."""
+    rows = [("function", "result", "duration", "URL")]
+    rows += [
+        (o.name, verb if o.ok else "FAILED", f"{o.seconds:.1f}s", o.url or "-") for o in outcomes
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
+        + "  "
+        + row[3]
+        for row in rows
+    )
+
+
+def execute_units(
+    plan: Plan,
+    tool: str,
+    cwd: Path,
+    jobs: int,
+    url: Callable[[str], str] = lambda name: "",
+    retries: int = 5,
+    delay: float = 5.0,
+) -> list[Outcome]:
+    """The checks, then the shared steps in order, then the units' steps, `jobs` units at
+    once; print a table of the units; raise naming every unit that failed, with what was and
+    was not done."""
+    if jobs < 1:
+        raise CommandError(f"jobs: must be 1 or more (got {jobs})")
+    in_units = {step for steps in plan.units.values() for step in steps}
+    shared = [s for s in plan.steps if s not in in_units]
+    verify(plan.steps, tool, cwd)  # every check, the units' too, before anything changes
+    execute(shared, tool, cwd, verified=True)
+    runner = Runner(tool, cwd, retries, delay)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        outcomes = list(
+            pool.map(lambda item: runner.unit(item[0], item[1], url), plan.units.items())
+        )
+    print(table(outcomes), file=sys.stderr, flush=True)
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        report = [f"{len(failed)} of {len(outcomes)} failed: {', '.join(o.name for o in failed)}"]
+        for o in failed:
+            report.append(f"{o.name}: failed: {o.failed}\n  {o.reason}")
+            report.append(f"  done before it: {len(o.done)} step(s)")
+            report += [f"    {line}" for line in o.done]
+            report.append("  not run:")
+            report += [f"    {line}" for line in o.not_run or ["(nothing)"]]
+        done = [o.name for o in outcomes if o.ok]
+        report.append(f"deployed: {', '.join(done) if done else '(none)'}")
+        raise CommandError("\n".join(report))
+    return outcomes
 
 
 def require_gcloud() -> None:

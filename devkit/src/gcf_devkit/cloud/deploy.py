@@ -3,7 +3,12 @@
 For each function: the function itself, with its trigger (Eventarc, or a push
 subscription of the repo's own with retries and a dead-letter topic), the right of the
 identity that delivers its events to invoke it (that function only) and, for a scheduler
-function, its Cloud Scheduler job. The topics and push subscriptions are `gcf setup`'s:
+function, its Cloud Scheduler job. A function of `deploy_api: run` deploys through the Cloud
+Run Admin API (`gcloud run deploy --function`, every setting explicit, since its defaults
+differ from the Functions API's), and its triggers are resources of their own, created when
+missing and updated in place: an Eventarc trigger (Storage, Firestore, audit logs), or the
+repo's push subscription (Pub/Sub, Scheduler); `deploy_api: functions` deploys through
+`gcloud functions deploy`. The topics and push subscriptions are `gcf setup`'s:
 the deploy looks at them first and stops, before changing anything, when one is missing
 or a subscription's topic is not the one functions.yaml names (naming both). Outside
 production a function is named <name>-<environment>, keeps no instance warm, and the
@@ -22,23 +27,51 @@ from pathlib import Path
 import yaml
 
 from gcf_devkit import rules
-from gcf_devkit.cloud._steps import SUBSCRIPTIONS, TOPICS, Plan, Step, gcloud
+from gcf_devkit.cloud._steps import SUBSCRIPTIONS, TOPICS, Plan, Step, gcloud, project_number
 from gcf_devkit.project import Function, Project
+
+# The Functions API's ingress and VPC egress values, as `gcloud run deploy` spells them.
+RUN_INGRESS = {
+    "all": "all",
+    "internal-only": "internal",
+    "internal-and-gclb": "internal-and-cloud-load-balancing",
+}
+RUN_EGRESS = {"private-ranges-only": "private-ranges-only", "all": "all-traffic"}
 
 
 class Deployment(Plan):
     """The commands that deploy some functions of the repo to one environment."""
 
     def function(self, function: Function, env_file: str) -> None:
+        """The function's steps, a unit of their own (the topics it needs are looked at first,
+        shared with the other functions)."""
         name = self.project.deployed_name(function, self.environment)
+        with self.unit(name):
+            self.function_steps(function, name, env_file)
+
+    def url(self, name: str) -> str:
+        """A deployed function's URL, when gcloud did not print it."""
+        for function in self.project.functions.values():
+            if self.project.deployed_name(function, self.environment) == name:
+                if function.run and not self.project_number:
+                    return ""  # a run.app URL names the project number, unknown here
+                return function_url(self, function, name)
+        return ""
+
+    def function_steps(self, function: Function, name: str, env_file: str) -> None:
         topics = list(function.publishes.values())
         if function.trigger_type in ("pubsub", "scheduler"):
             topics.append(function.pubsub_topic)
         for topic in topics:
             self.require(TOPICS, self.topic(topic))
-        self.add(Step(self.deploy_command(function, name, env_file)))
+        if function.run:
+            self.add(Step(self.run_deploy_command(function, name, env_file)))
+        else:
+            self.add(Step(self.deploy_command(function, name, env_file)))
         if not function.http:
             self.add(Step(self.invoker(function, name)))
+        if function.eventarc:
+            self.add(self.eventarc_trigger(function, name))
         if function.trigger_type == "scheduler":
             self.scheduler_job(function, name)
         if function.push_subscription:
@@ -60,6 +93,18 @@ class Deployment(Plan):
 
     def invoker(self, f: Function, name: str) -> tuple[str, ...]:
         """Let the identity that delivers the function's events invoke it, and nothing else."""
+        if f.run:
+            return gcloud(
+                "run",
+                "services",
+                "add-iam-policy-binding",
+                name,
+                f"--project={self.cloud_project}",
+                f"--region={f.region}",
+                f"--member=serviceAccount:{f.trigger_service_account}",
+                "--role=roles/run.invoker",
+                "--quiet",
+            )
         return gcloud(
             "functions",
             "add-invoker-policy-binding",
@@ -103,6 +148,84 @@ class Deployment(Plan):
             "--quiet",
         ]
         return gcloud("functions", "deploy", name, *flags)
+
+    def run_deploy_command(self, f: Function, name: str, env_file: str) -> tuple[str, ...]:
+        """`gcloud run deploy --function` with every setting given: Cloud Run's defaults differ
+        from the Functions API's (concurrency 80 per vCPU, not 1; ingress; timeouts)."""
+        production = self.environment == "production"
+        public = f.http and f.allow_unauthenticated
+        flags = [
+            f"--project={self.cloud_project}",
+            f"--region={f.region}",
+            "--source=.",
+            f"--function={f.entry_point}",
+            f"--base-image={rules.BASE_IMAGES[self.project.runtime]}",
+            "--automatic-updates",
+            f"--memory={f.memory}",
+            f"--cpu={f.cpu}",
+            f"--concurrency={f.concurrency}",
+            f"--timeout={f.timeout}s",
+            f"--max-instances={f.max_instances}",
+            f"--service-account={f.service_account}",
+            f"--ingress={RUN_INGRESS[f.ingress_settings]}",
+        ]
+        if f.secrets:
+            flags.append("--set-secrets=" + ",".join(f.secrets))
+        if f.vpc == "connector":
+            flags += [
+                f"--vpc-connector={f.vpc_connector}",
+                f"--vpc-egress={RUN_EGRESS[f.vpc_egress]}",
+            ]
+        if f.vpc == "direct":
+            flags += [
+                f"--network={f.vpc_network}",
+                f"--subnet={f.vpc_subnet}",
+                f"--vpc-egress={RUN_EGRESS[f.vpc_egress]}",
+            ]
+        flags += [
+            "--allow-unauthenticated" if public else "--no-allow-unauthenticated",
+            f"--min-instances={f.min_instances if production else 0}",
+            f"--env-vars-file={env_file}",
+            "--quiet",
+        ]
+        return gcloud("run", "deploy", name, *flags)
+
+    def event_filters(self, f: Function) -> list[str]:
+        """An Eventarc trigger's filters: the event type, and what it is about."""
+        prefix = "--event-filters="
+        flags = [f"{prefix}type={f.event_type}"]
+        if f.trigger_type == "storage":
+            flags.append(f"{prefix}bucket={f.storage_bucket}")
+        elif f.trigger_type == "firestore":
+            flags += [
+                f"{prefix}database={f.firestore_database}",
+                f"--event-filters-path-pattern=document={f.firestore_document}",
+                # As the Functions API delivers them: DocumentEventData, which main.py parses.
+                "--event-data-content-type=application/protobuf",
+            ]
+        else:
+            flags += [
+                f"{prefix}serviceName={f.audit_service_name}",
+                f"{prefix}methodName={f.audit_method_name}",
+            ]
+        return flags
+
+    def eventarc_trigger(self, f: Function, name: str) -> Step:
+        """The function's Eventarc trigger, named after it: created when missing, else updated
+        in place to what functions.yaml says (never deleted and recreated, which would lose the
+        events in between). It delivers as the trigger identity, and retries with backoff."""
+        where = (f"--project={self.cloud_project}", f"--location={f.trigger_location}")
+        settings = (
+            f"--destination-run-service={name}",
+            f"--destination-run-region={f.region}",
+            *self.event_filters(f),
+            f"--service-account={f.trigger_service_account}",
+        )
+        return Step(
+            gcloud("eventarc", "triggers", "create", name, *where, *settings, "--quiet"),
+            exists=gcloud("eventarc", "triggers", "describe", name, *where),
+            update=gcloud("eventarc", "triggers", "update", name, *where, *settings, "--quiet"),
+        )
 
     def trigger_flags(self, f: Function) -> list[str]:
         """Exactly one trigger, where events come from, who delivers them, and retries."""
@@ -169,15 +292,22 @@ def push_subscription(plan: Plan, f: Function, name: str, create: bool) -> Step:
     stop when it exists with another topic: a subscription's topic cannot change.
     """
     project = f"--project={plan.cloud_project}"
-    topic, dead_letter = plan.topic(f.pubsub_topic), plan.topic(f.dead_letter_topic)
-    url = f"https://{f.region}-{plan.cloud_project}.cloudfunctions.net/{name}"
+    topic = plan.topic(f.pubsub_topic)
+    url = function_url(plan, f, name)
+    if f.dead_letter_topic:
+        dead_letters: tuple[str, ...] = (
+            f"--dead-letter-topic={plan.topic(f.dead_letter_topic)}",
+            f"--max-delivery-attempts={f.max_delivery_attempts}",
+        )
+        cleared: tuple[str, ...] = ()
+    else:  # retried with backoff until the message expires
+        dead_letters, cleared = (), ("--clear-dead-letter-policy",)
     delivery = (
         "--push-endpoint=" + rules.push_endpoint(f.function_style, url, plan.cloud_project, topic),
         f"--push-auth-service-account={f.trigger_service_account}",
         f"--push-auth-token-audience={url}",
         f"--ack-deadline={rules.ack_deadline(f.timeout)}",
-        f"--dead-letter-topic={dead_letter}",
-        f"--max-delivery-attempts={f.max_delivery_attempts}",
+        *dead_letters,
         f"--min-retry-delay={rules.MIN_RETRY_DELAY}",
         f"--max-retry-delay={rules.MAX_RETRY_DELAY}",
     )
@@ -187,7 +317,7 @@ def push_subscription(plan: Plan, f: Function, name: str, create: bool) -> Step:
         if create
         else (),
         exists=gcloud(*SUBSCRIPTIONS, "describe", name, project, "--format=value(topic)"),
-        update=gcloud(*SUBSCRIPTIONS, "update", name, project, *delivery),
+        update=gcloud(*SUBSCRIPTIONS, "update", name, project, *delivery, *cleared),
         expect=expected,
         conflict=(
             f"the push subscription {name} exists with another topic than {expected} "
@@ -196,6 +326,15 @@ def push_subscription(plan: Plan, f: Function, name: str, create: bool) -> Step:
         ),
         missing=f"the push subscription {name} is missing: run `make setup ENV={plan.environment}` first",
     )
+
+
+def function_url(plan: Plan, f: Function, name: str) -> str:
+    """The function's URL, known before it is deployed: cloudfunctions.net through the
+    Functions API, the deterministic run.app URL (which names the project number) through
+    Cloud Run."""
+    if f.run:
+        return f"https://{name}-{plan.project_number}.{f.region}.run.app"
+    return f"https://{f.region}-{plan.cloud_project}.cloudfunctions.net/{name}"
 
 
 def database_variables(function: Function, base: dict[str, str]) -> dict[str, str]:
@@ -242,8 +381,11 @@ def plan(project: Project, environment: str, only: str | None, dry_run: bool) ->
     functions = project.select(only)
     base = project.variables(environment)
     cloud_project = project.cloud_project(environment)
-    # Nothing deployed names the project number (the Pub/Sub service agent's roles are setup's).
-    result = Deployment(project, environment, cloud_project, "")
+    # Only a run.app URL names the project number (a push subscription's endpoint).
+    number = ""
+    if any(f.run and f.push_subscription for f in functions):
+        number = project_number(cloud_project, project.root, dry_run)
+    result = Deployment(project, environment, cloud_project, number)
     for function in functions:
         result.function(function, write_env_file(project, function, environment, base))
     return result

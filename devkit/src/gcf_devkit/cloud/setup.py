@@ -50,7 +50,6 @@ ROLE_APIS = {
 }
 
 APIS = (
-    "cloudfunctions.googleapis.com",
     "run.googleapis.com",
     "cloudbuild.googleapis.com",
     "artifactregistry.googleapis.com",
@@ -84,6 +83,8 @@ INVOKER_ADMIN_PERMISSIONS = (
     "run.services.getIamPolicy",
     "run.services.setIamPolicy",
 )
+# Who builds a `gcloud run deploy --source` without --build-service-account.
+BUILD_ACCOUNT = "{}-compute@developer.gserviceaccount.com"
 # The README's section on each CI provider.
 CI_SECTIONS = {
     "github_actions": "GitHub Actions",
@@ -194,7 +195,9 @@ class Setup(Plan):
 
     def apis(self) -> list[str]:
         triggers = {f.trigger_type for f in self.functions}
-        apis = list(APIS)
+        # The Cloud Functions API only for functions deployed through it.
+        apis = ["cloudfunctions.googleapis.com"] if any(not f.run for f in self.functions) else []
+        apis += APIS
         if triggers - {"http"} or self.project.owned_topics():
             apis += ["eventarc.googleapis.com", "pubsub.googleapis.com"]
         if "scheduler" in triggers:
@@ -392,7 +395,15 @@ class Setup(Plan):
     def deployer_roles(self) -> None:
         """Deploy functions, let their callers invoke them, act as their identities (on those
         accounts only), update their push subscriptions (on those only)."""
-        roles = ["roles/cloudfunctions.developer"]
+        roles = []
+        if any(not f.run for f in self.functions):
+            roles.append("roles/cloudfunctions.developer")
+        if any(f.run for f in self.functions):
+            # Google's roles for `gcloud run deploy --source` (Cloud Run's "build service
+            # account" page): build and deploy from source, and use the project's services.
+            roles += ["roles/run.sourceDeveloper", "roles/serviceusage.serviceUsageConsumer"]
+        if any(f.eventarc for f in self.functions):
+            roles.append("roles/eventarc.developer")  # the functions' triggers are the deploy's
         if any(f.trigger_type == "scheduler" for f in self.functions):
             # Cloud Scheduler has no IAM on a job: its jobs are the project's.
             roles.append("roles/cloudscheduler.admin")
@@ -400,6 +411,10 @@ class Setup(Plan):
             roles += ["roles/cloudbuild.builds.builder", "roles/logging.logWriter"]
         for role in roles:
             self.grant_project(self.deployer, role)
+        if any(f.run for f in self.functions):
+            # A source deploy builds as the project's default build identity (the Compute
+            # Engine default service account), which needs Cloud Run Builder.
+            self.grant_project(BUILD_ACCOUNT.format(self.project_number), "roles/run.builder")
         if any(f.trigger_type != "http" or f.allow_unauthenticated for f in self.functions):
             self.invoker_admin()
         identities = [f.service_account for f in self.functions]
@@ -462,14 +477,16 @@ class Setup(Plan):
             for topic in topics:
                 self.create(TOPICS, self.topic(topic))
             if f.push_subscription:
-                dead_letter = self.topic(f.dead_letter_topic)
-                self.create(TOPICS, dead_letter)
-                self.create(SUBSCRIPTIONS, dead_letter, f"--topic={dead_letter}")
                 agent = f"serviceAccount:service-{self.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
-                self.grant(TOPICS, dead_letter, agent, "roles/pubsub.publisher")
+                if f.dead_letter_topic:
+                    dead_letter = self.topic(f.dead_letter_topic)
+                    self.create(TOPICS, dead_letter)
+                    self.create(SUBSCRIPTIONS, dead_letter, f"--topic={dead_letter}")
+                    self.grant(TOPICS, dead_letter, agent, "roles/pubsub.publisher")
                 name = self.project.deployed_name(f, self.environment)
                 self.add(push_subscription(self, f, name, create=True))
-                self.grant(SUBSCRIPTIONS, name, agent, "roles/pubsub.subscriber")
+                if f.dead_letter_topic:
+                    self.grant(SUBSCRIPTIONS, name, agent, "roles/pubsub.subscriber")
             if f.trigger_type == "storage":
                 self.bucket(f.storage_bucket, f.trigger_location)
         if any(f.trigger_type == "storage" for f in self.functions):

@@ -28,6 +28,7 @@ class Function:
     max_instances: int
     service_account: str
     ingress_settings: str
+    deploy_api: str = "functions"
     secrets: tuple[str, ...] = ()
     roles: tuple[rules.Grant, ...] = ()
     publishes: Mapping[str, str] = field(default_factory=dict)
@@ -96,9 +97,22 @@ class Function:
         return rules.event_type(self.trigger_type, self.storage_event, self.firestore_event)
 
     @property
+    def run(self) -> bool:
+        """Deployed through the Cloud Run Admin API (`gcloud run deploy --function`)."""
+        return self.deploy_api == "run"
+
+    @property
     def push_subscription(self) -> bool:
-        """Delivered by a push subscription of the repo's own, with retries and a dead-letter topic."""
-        return bool(self.dead_letter_topic)
+        """Delivered by a push subscription of the repo's own, with retries (and a dead-letter
+        topic when it names one): every Pub/Sub or Scheduler function of the Cloud Run route."""
+        return bool(self.dead_letter_topic) or (
+            self.run and self.trigger_type in ("pubsub", "scheduler")
+        )
+
+    @property
+    def eventarc(self) -> bool:
+        """Delivered by an Eventarc trigger that the deploy manages (Cloud Run route only)."""
+        return self.run and self.trigger_type in rules.LOCATED_TRIGGERS
 
     @property
     def is_async(self) -> bool:

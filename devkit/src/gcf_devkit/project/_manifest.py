@@ -18,6 +18,7 @@ from gcf_devkit.project._function import Function
 # gcf-template's questions, plus the keys of Pub/Sub pipelines.
 KEYS: dict[str, type | tuple[type, ...]] = {
     "entry_point": str,
+    "deploy_api": str,
     "trigger_type": str,
     "pubsub_topic": str,
     "storage_bucket": str,
@@ -103,6 +104,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 # The keys a function takes a default for when neither it nor the answers give them.
 DEFAULTED = {
     *rules.CONSTANT_DEFAULTS,
+    "retry_on_failure",
     "trigger_location",
     "ingress_settings",
     "database_ip",
@@ -120,6 +122,8 @@ def default(key: str, name: str, settings: Mapping[str, Any], answers: Mapping[s
     if key == "retry_on_failure" and settings.get("dead_letter_topic"):
         return True  # only retried messages reach a dead-letter topic
     own = {
+        # A repo whose answers have no route was made before the question: it keeps its route.
+        "deploy_api": "functions",
         "max_delivery_attempts": rules.MAX_DELIVERY_ATTEMPTS[0],
         "publishes": {},
         "roles": [],
@@ -142,7 +146,7 @@ def resolve(name: str, entry: Mapping[str, Any], answers: Mapping[str, Any]) -> 
     settings: dict[str, Any] = {}
     # The trigger type first: which answers apply depends on it; the region before the
     # trigger location, which defaults to it.
-    first = ("trigger_type", "region")
+    first = ("trigger_type", "region", "deploy_api")
     for key in (*first, *(k for k in KEYS if k not in first)):
         trigger = settings.get("trigger_type")
         if key in BY_TYPE:
@@ -225,7 +229,8 @@ def rule_errors(
         )
     errors.append(rules.entry_point_error(s["entry_point"]))
     errors.append(rules.choice_error(trigger, "trigger_type", rules.TRIGGER_TYPES))
-    if trigger not in rules.TRIGGER_TYPES:
+    errors.append(rules.deploy_api_error(s["deploy_api"]))
+    if trigger not in rules.TRIGGER_TYPES or errors[-1]:
         return [e for e in errors if e]
     errors += [
         f"{key}: required for a {trigger} function"
@@ -263,6 +268,7 @@ def trigger_errors(a: Mapping[str, Any], entry: Mapping[str, Any]) -> list[str]:
     keys += ["trigger_location"] if trigger in rules.LOCATED_TRIGGERS else []
     keys += ["trigger_service_account"] if trigger != "http" else []
     errors = [rules.question_error(key, a) for key in keys]
+    errors.append(rules.deploy_api_error(a["deploy_api"], trigger, bool(a["retry_on_failure"])))
     if trigger == "storage":
         errors.append(rules.choice_error(a["storage_event"], "storage_event", rules.STORAGE_EVENTS))
     if trigger == "firestore":

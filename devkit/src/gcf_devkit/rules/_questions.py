@@ -58,8 +58,10 @@ from ._triggers import (
     audit_method_error,
     audit_service_error,
     default_trigger_location,
+    deploy_api_error,
     firestore_database_error,
     firestore_document_error,
+    retry_default,
     trigger_location_error,
 )
 
@@ -129,6 +131,9 @@ CHECKS: dict[str, Callable[[Answers], str]] = {
     "audit_method_name": lambda a: audit_method_error(a["audit_method_name"]),
     "schedule": lambda a: cron_error(a["schedule"]),
     "schedule_time_zone": lambda a: time_zone_error(a["schedule_time_zone"]),
+    "retry_on_failure": lambda a: deploy_api_error(
+        a.get("deploy_api", "functions"), trigger(a), bool(a["retry_on_failure"])
+    ),
     "trigger_location": lambda a: trigger_location_error(a["trigger_location"], trigger(a)),
     "memory": lambda a: memory_error(a["memory"]),
     "cpu": lambda a: cpu_error(a["cpu"], a["memory"]),
@@ -198,7 +203,6 @@ def _max_instances(a: Answers) -> int:
 CONSTANT_DEFAULTS: dict[str, Any] = {
     "trigger_type": "http",
     "allow_unauthenticated": False,
-    "retry_on_failure": False,
     "storage_event": "finalized",
     "firestore_database": "(default)",
     "firestore_event": "written",
@@ -219,6 +223,9 @@ def _constant(value: Any) -> Callable[[Answers], Any]:
 DEFAULTS: dict[str, Callable[[Answers], Any]] = {
     **{key: _constant(value) for key, value in CONSTANT_DEFAULTS.items()},
     "function_name": _function_name,
+    # A repo made before the question deploys as it did (the 2.0.0 migration records it).
+    "deploy_api": lambda a: "run",
+    "retry_on_failure": lambda a: retry_default(str(a.get("deploy_api", "functions")), trigger(a)),
     "entry_point": lambda a: str(a["function_name"]).replace("-", "_")[:48].rstrip("_"),
     "description": lambda a: f"{a['project_name']}, a Cloud Function (2nd gen).",
     "pubsub_topic": lambda a: (

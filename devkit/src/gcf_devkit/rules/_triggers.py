@@ -28,6 +28,31 @@ OTHER_LOCATIONS = {
 MAX_DELIVERY_ATTEMPTS = (5, 100)
 MIN_RETRY_DELAY = "10s"
 MAX_RETRY_DELAY = "600s"
+# How a function is deployed: through the Cloud Run Admin API (`gcloud run deploy --function`,
+# Google's recommended route, triggers as resources of their own) or the Cloud Functions API.
+DEPLOY_APIS = ("run", "functions")
+# Runtime ids and the base images of `gcloud run deploy --base-image` are the same names.
+BASE_IMAGES = {f"python3{minor}": f"python3{minor}" for minor in range(11, 15)}
+
+
+def retry_default(deploy_api: str, trigger_type: str) -> bool:
+    """Whether an event is retried unless told: on the Cloud Run route, always (its Eventarc
+    triggers and push subscriptions deliver at least once)."""
+    return deploy_api == "run" and trigger_type != "http"
+
+
+def deploy_api_error(value: object, trigger_type: str = "http", retry: bool = True) -> str:
+    """The route must be known; on the Cloud Run route an event function's events are retried."""
+    if value not in DEPLOY_APIS:
+        return f"deploy_api: must be one of {', '.join(DEPLOY_APIS)}{got(value)}"
+    if value == "run" and trigger_type != "http" and not retry:
+        return (
+            "retry_on_failure: a function deployed with deploy_api: run gets its events from an "
+            "Eventarc trigger or a push subscription, which retry until delivered (gcloud sets "
+            "no single-attempt policy on them): make the handler idempotent and set "
+            f"retry_on_failure: true, or deploy it with deploy_api: functions{got(retry)}"
+        )
+    return ""
 
 
 def signature_type(trigger_type: str) -> str:
