@@ -797,7 +797,23 @@ def test_the_calendar_of_the_cron_cases() -> None:
 # -- derived values
 
 
-NAMES = ["my-function", "abc", "ab", "a", "a" * 20, "a" * 63, "abcdefghijklmnopqrs-tuv", "gcp-fn"]
+# Names whose cuts land on a hyphen: at the account prefix (22 characters before -<hash>-sa),
+# the deployer's (18), the provider's (27) and the short name (40).
+NAMES = [
+    "my-function",
+    "abc",
+    "ab",
+    "a",
+    "a" * 20,
+    "a" * 63,
+    "abcdefghijklmnopqrs-tuv",
+    "gcp-fn",
+    "a" * 21 + "-bbb",
+    "a" * 17 + "-bbbbb",
+    "a" * 26 + "-bbbbbbb",
+    "gcp-" + "a" * 22 + "-bbbbbb",
+    "a" * 39 + "-b",
+]
 
 
 @pytest.mark.parametrize("function_name", NAMES)
@@ -808,13 +824,17 @@ def test_every_account_and_provider_id_is_one_google_takes(function_name: str) -
         *(rules.deployer(function_name, "my-project-id", e) for e in rules.ENVIRONMENTS),
         rules.function_account(function_name, "my-project-id", "validate-and-parse"),
         rules.function_account(function_name, "my-project-id", "x"),
+        rules.function_account(function_name, "my-project-id", "abcdefg-xyz"),
     ]
     for email in emails:
         assert rules.service_account_error(email, "service_account") == "", email
+        assert "--" not in email, email
+    assert not rules.short_name(function_name).endswith("-")
     provider = rules.provider_id(function_name)
     assert re.fullmatch(r"[a-z0-9-]{4,32}", provider), provider
     assert not provider.startswith("gcp-")
     assert not provider.endswith("-")
+    assert "--" not in provider
 
 
 @pytest.mark.parametrize(
@@ -1028,3 +1048,14 @@ def test_small_derived_values() -> None:
     assert rules.whole_number(3)
     assert not rules.whole_number(True)
     assert not rules.whole_number(3.0)
+
+
+def test_ids_keep_as_much_of_the_names_as_fits() -> None:
+    assert rules.provider_id("orders-ingest-service-a") == "orders-ingest-service-a-d3a0"
+    assert rules.provider_id("a" * 40) == "a" * 27 + "-" + rules.repo_hash("a" * 40)
+    # The whole hash, also behind the ci- that keeps a name from Google's reserved gcp-.
+    gcp = "gcp-" + "a" * 40
+    assert rules.provider_id(gcp) == "ci-gcp-" + "a" * 20 + "-" + rules.repo_hash(gcp)
+    assert rules.function_account("my-function", "p", "validate-and-parse") == (
+        "my-function-0f2c-validate@p.iam.gserviceaccount.com"
+    )

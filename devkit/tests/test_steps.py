@@ -359,3 +359,68 @@ def test_quota_errors_are_retried_with_growing_waits_then_given_up(
     assert [round(w) for w in waits] == [round(w) for w in sorted(waits)]
     assert 1 <= waits[0] <= 1.25
     assert 4 <= waits[2] <= 5
+
+
+CREATE = ("gcloud", "a", "create", "x")
+DESCRIBE = ("gcloud", "a", "describe", "x")
+UPDATE = ("gcloud", "a", "update", "x")
+
+
+@pytest.mark.parametrize(
+    ("step", "check_line", "line"),
+    [
+        (
+            _steps.Step(("gcloud", "d")),
+            None,
+            "gcloud d",
+        ),
+        (
+            _steps.Step(CREATE, exists=DESCRIBE),
+            None,
+            "gcloud a describe x >/dev/null 2>&1 || gcloud a create x",
+        ),
+        (
+            _steps.Step(CREATE, exists=DESCRIBE, update=UPDATE),
+            None,
+            "if gcloud a describe x >/dev/null 2>&1; then gcloud a update x; "
+            "else gcloud a create x; fi",
+        ),
+        (
+            _steps.Step(CREATE, DESCRIBE, UPDATE, expect="p/t", conflict='x is "y" $z'),
+            "if found=$(gcloud a describe x 2>/dev/null); then case $found in p/t) ;; "
+            '*) { echo "x is \\"y\\" \\$z: it is $found" >&2; exit 1; } ;; esac; fi',
+            "if gcloud a describe x >/dev/null 2>&1; then gcloud a update x; "
+            "else gcloud a create x; fi",
+        ),
+        (
+            _steps.Step((), DESCRIBE, UPDATE, "p/t", "c", missing="run `make setup` first"),
+            'found=$(gcloud a describe x 2>/dev/null) || { echo "run \\`make setup\\` first" >&2; '
+            'exit 1; }; case $found in p/t) ;; *) { echo "c: it is $found" >&2; exit 1; } ;; esac',
+            "gcloud a update x",
+        ),
+        (
+            _steps.Step((), exists=DESCRIBE, missing="topic q is missing"),
+            'gcloud a describe x >/dev/null 2>&1 || { echo "topic q is missing" >&2; exit 1; }',
+            "",
+        ),
+        (
+            _steps.Step(
+                CREATE,
+                exists=("gcloud", "b", "list", "--format=value(name)"),
+                update=("gcloud", "b", "update", _steps.FOUND, "--k=v w"),
+            ),
+            None,
+            "if found=$(gcloud b list '--format=value(name)') && [ -n \"$found\" ]; then "
+            "gcloud b update \"$found\" '--k=v w'; else gcloud a create x; fi",
+        ),
+    ],
+    ids=["plain", "create", "update", "expect", "required", "missing", "listed"],
+)
+def test_each_kind_of_step_prints_this_shell(
+    step: _steps.Step, check_line: str | None, line: str
+) -> None:
+    """The dry run's exact words: what a person reads, and pastes into a shell."""
+    assert step.checked is (check_line is not None)
+    if check_line is not None:
+        assert step.check_line() == check_line
+    assert step.line() == line

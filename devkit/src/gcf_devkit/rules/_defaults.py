@@ -51,9 +51,9 @@ def provider_id(function_name: str) -> str:
     """The repo's workload identity provider id: 4-32 lower-case letters, digits and hyphens,
     never the reserved gcp- prefix."""
     digest = repo_hash(function_name)
-    prefix = function_name[: 32 - len(digest) - 1].rstrip("-")
-    name = f"{prefix}-{digest}"
-    return f"ci-{name}"[:32].rstrip("-") if name.startswith("gcp-") else name
+    lead = "ci-" if function_name.startswith("gcp-") else ""
+    prefix = function_name[: 32 - len(lead) - len(digest) - 1].rstrip("-")
+    return f"{lead}{prefix}-{digest}"
 
 
 def state_bucket(answers: Mapping[str, Any]) -> str:
