@@ -63,3 +63,19 @@ def test_an_emulator_that_stops_while_make_dev_runs_is_reported(
     process.process.kill()
     watcher.watch(process)
     assert capsys.readouterr().err == ""
+
+
+def test_a_push_subscription_without_a_dead_letter_topic_is_wired_without_one(repo) -> None:
+    """Cloud Run's route gives every Pub/Sub function a push subscription of the repo's own;
+    one without dead_letter_topic retries and is never moved (no topic named "")."""
+    from gcf_devkit.project import Project
+
+    root = repo(
+        {"my-function": {"trigger_type": "pubsub", "pubsub_topic": "jobs", "deploy_api": "run"}}
+    )
+    project = Project.load(root)
+    assert "" not in project.owned_topics()
+    wired = emulators.wiring(project, "dev", "my-project-dev", 8080)
+    assert wired.topics == ["jobs-dev"]
+    [subscription] = wired.subscriptions
+    assert (subscription.topic, subscription.dead_letter_topic) == ("jobs-dev", "")

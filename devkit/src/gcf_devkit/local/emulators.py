@@ -157,7 +157,9 @@ def wiring(repo: Project, environment: str, project: str, port: int) -> Wiring:
             f"http://127.0.0.1:{port}/{f.entry_point}/projects/{project}/topics/{topic}",
             ack_deadline=rules.ack_deadline(f.timeout),
         )
-        if f.push_subscription:  # the repo's own push subscription, as `gcf deploy` makes it
+        if f.push_subscription and not f.dead_letter_topic:
+            subscriptions.append(push)  # the repo's own: retried with backoff, never moved
+        elif f.push_subscription:  # the repo's own push subscription, as `gcf deploy` makes it
             dead_letter = repo.topic(f.dead_letter_topic, environment)
             attempts = int(f.max_delivery_attempts)
             subscriptions.append(

@@ -123,7 +123,7 @@ class Project:
         for f in self.functions.values():
             if f.trigger_type == "scheduler" or f.push_subscription:
                 topics.add(f.pubsub_topic)
-            if f.push_subscription:
+            if f.dead_letter_topic:
                 topics.add(f.dead_letter_topic)
         return topics
 
