@@ -65,17 +65,22 @@ EGRESS = {"private-ranges-only", "all"}
 INGRESS = {"all", "internal-only", "internal-and-gclb"}
 
 
-def parse(line: str) -> tuple[str, dict[str, list[str]]]:
-    """Split a printed deploy command into the function name and its flags."""
+def split(line: str, command: list[str]) -> tuple[str, dict[str, list[str]]]:
+    """Split a printed `gcloud <command> NAME --flag=value ...` into the name and its flags."""
     words = shlex.split(line)
-    assert words[:3] == ["gcloud", "functions", "deploy"], words[:3]
-    assert not words[3].startswith("-"), "the function name must come first"
+    assert words[:3] == ["gcloud", *command], words[:3]
+    assert not words[3].startswith("-"), "the name must come first"
     flags: dict[str, list[str]] = defaultdict(list)
     for word in words[4:]:
         assert word.startswith("--"), f"stray argument {word!r}"
         name, _, value = word.partition("=")
         flags[name].append(value)
     return words[3], dict(flags)
+
+
+def parse(line: str) -> tuple[str, dict[str, list[str]]]:
+    """Split a printed deploy command into the function name and its flags."""
+    return split(line, ["functions", "deploy"])
 
 
 def one(flags: dict[str, list[str]], name: str) -> str:
@@ -272,15 +277,7 @@ RUN_REQUIRED = (
 
 def parse_run(line: str) -> tuple[str, dict[str, list[str]]]:
     """Split a printed `gcloud run deploy` command into the service name and its flags."""
-    words = shlex.split(line)
-    assert words[:3] == ["gcloud", "run", "deploy"], words[:3]
-    assert not words[3].startswith("-"), "the service name must come first"
-    flags: dict[str, list[str]] = defaultdict(list)
-    for word in words[4:]:
-        assert word.startswith("--"), f"stray argument {word!r}"
-        name, _, value = word.partition("=")
-        flags[name].append(value)
-    return words[3], dict(flags)
+    return split(line, ["run", "deploy"])
 
 
 def check_run_deploy_command(line: str, repo: Path) -> dict[str, list[str]]:

@@ -320,17 +320,23 @@ def test_environments_sharing_an_instance_are_warned_and_may_have_their_own(
         assert env["INSTANCE_CONNECTION_NAME"] == instance
 
 
-def test_make_dev_serves_with_a_postgresql_it_stops_on_exit(repos: dict[str, Path]) -> None:
+def start_dev(repo: Path) -> tuple[int, subprocess.Popen[str]]:
+    """`gcf dev` in a repo, on a free port, with a PostgreSQL of its own (no DATABASE_URL)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     server = subprocess.Popen(
         [GCF, "dev"],
-        cwd=repos["password"],
+        cwd=repo,
         env={**env, "PORT": str(port)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
+    return port, server
+
+
+def test_make_dev_serves_with_a_postgresql_it_stops_on_exit(repos: dict[str, Path]) -> None:
+    port, server = start_dev(repos["password"])
     try:
         wait_until_listening(port)
         req = urllib.request.Request(
@@ -361,16 +367,7 @@ def test_ci_of_other_providers_installs_postgresql(render, provider: str) -> Non
 def test_a_killed_dev_server_leaves_no_postgresql_behind(repos: dict[str, Path]) -> None:
     """Killed outright (kill -9: it cannot clean up), the dev server's PostgreSQL still stops
     and its folder goes; a DATABASE_URL's password never reaches the log."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    server = subprocess.Popen(
-        [GCF, "dev"],
-        cwd=repos["password"],
-        env={**env, "PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    port, server = start_dev(repos["password"])
     try:
         wait_until_listening(port)
     finally:

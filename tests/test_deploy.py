@@ -452,18 +452,6 @@ elif {{"describe", "show", "list"}} & set(sys.argv[1:5]):
 """
 
 
-def fake_gcloud(directory: Path, log: Path) -> None:
-    """A `gcloud` that records its arguments and finds nothing."""
-    script = directory / "gcloud"
-    script.write_text(
-        f"#!{sys.executable}\n"
-        "import json, sys\n"
-        f"with open({str(log)!r}, 'a') as f: f.write(json.dumps(sys.argv[1:]) + '\\n')\n"
-        "sys.exit(1 if 'describe' in sys.argv[2:5] else 0)\n"
-    )
-    script.chmod(0o755)
-
-
 def expected_state(lines: list[str]) -> dict[str, str]:
     """What the dry run's checks expect to find: each describe's expected field."""
     state = {}
@@ -475,10 +463,9 @@ def expected_state(lines: list[str]) -> dict[str, str]:
     return state
 
 
-def run_with_fakes(
-    command: list[str], path: Path, directory: Path, state: dict[str, str] | None, script: str = ""
-) -> tuple[bool, list[list[str]]]:
-    """Run a command with a fake gcloud (and bq) on PATH; whether it succeeded, and the calls."""
+def fakes(directory: Path, state: dict[str, str] | None) -> dict[str, str]:
+    """A fake gcloud and bq in `directory` (FAKE_TOOL: nothing exists when `state` is None);
+    the variables that put them on PATH, with FAKE_LOG, the file their calls go to."""
     directory.mkdir(exist_ok=True)
     for tool in ("gcloud", "bq"):
         (directory / tool).write_text(FAKE_TOOL.format(python=sys.executable))
@@ -486,11 +473,19 @@ def run_with_fakes(
     log, state_file = directory / "calls.jsonl", directory / "state.json"
     log.unlink(missing_ok=True)
     state_file.write_text(json.dumps(state))
-    environment = {
+    return {
         "PATH": f"{directory}{os.pathsep}{os.environ['PATH']}",
         "FAKE_LOG": str(log),
         "FAKE_STATE": str(state_file),
     }
+
+
+def run_with_fakes(
+    command: list[str], path: Path, directory: Path, state: dict[str, str] | None, script: str = ""
+) -> tuple[bool, list[list[str]]]:
+    """Run a command with a fake gcloud (and bq) on PATH; whether it succeeded, and the calls."""
+    environment = fakes(directory, state)
+    log = Path(environment["FAKE_LOG"])
     if script:
         result = subprocess.run(
             command,

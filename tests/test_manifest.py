@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
 import subprocess
@@ -27,7 +26,7 @@ import yaml
 from gcf_devkit import rules
 from gcf_devkit.project import _manifest as manifest
 from jinja2.sandbox import SandboxedEnvironment
-from test_deploy import fake_gcloud
+from test_deploy import fakes
 
 from conftest import MAKE, ROOT, check, copier_jinja, eventually, free_port, run
 
@@ -542,16 +541,12 @@ def test_a_bad_entry_stops_check_and_deploy_having_deployed_nothing(
     assert result.returncode != 0
     assert f"function {name!r}: {key}: " in result.stderr and rule in result.stderr, result.stderr
 
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    calls = tmp_path / "calls.jsonl"
-    fake_gcloud(bin_dir, calls)
-    result = run(
-        [*MAKE, "deploy", "ENV=production"], path, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
-    )
+    environment = fakes(tmp_path / "bin", None)
+    result = run([*MAKE, "deploy", "ENV=production"], path, **environment)
     assert result.returncode != 0
     assert f"function {name!r}: {key}: " in result.stderr
     assert "nothing was deployed" in result.stderr
+    calls = Path(environment["FAKE_LOG"])
     assert not calls.exists(), calls.read_text()
 
 

@@ -115,7 +115,6 @@ class Deployment(Plan):
         )
 
     def deploy_command(self, f: Function, name: str, env_file: str) -> tuple[str, ...]:
-        production = self.environment == "production"
         flags = [
             f"--project={self.cloud_project}",
             "--gen2",
@@ -123,16 +122,10 @@ class Deployment(Plan):
             f"--runtime={self.project.runtime}",
             "--source=.",
             f"--entry-point={f.entry_point}",
-            f"--memory={f.memory}",
-            f"--cpu={f.cpu}",
-            f"--concurrency={f.concurrency}",
-            f"--timeout={f.timeout}s",
-            f"--max-instances={f.max_instances}",
-            f"--service-account={f.service_account}",
+            *self.resource_flags(f),
             f"--ingress-settings={f.ingress_settings}",
+            *self.secret_flags(f),
         ]
-        if f.secrets:
-            flags.append("--set-secrets=" + ",".join(f.secrets))
         if f.vpc == "connector":
             flags += [f"--vpc-connector={f.vpc_connector}", f"--egress-settings={f.vpc_egress}"]
         if f.vpc == "direct":
@@ -141,18 +134,37 @@ class Deployment(Plan):
                 f"--subnet={f.vpc_subnet}",
                 f"--direct-vpc-egress={f.vpc_egress}",
             ]
-        flags += self.trigger_flags(f)
-        flags += [
+        flags += [*self.trigger_flags(f), *self.instance_flags(f, env_file)]
+        return gcloud("functions", "deploy", name, *flags)
+
+    @staticmethod
+    def resource_flags(f: Function) -> list[str]:
+        """What each instance has and may take, and who it runs as: the same on both routes."""
+        return [
+            f"--memory={f.memory}",
+            f"--cpu={f.cpu}",
+            f"--concurrency={f.concurrency}",
+            f"--timeout={f.timeout}s",
+            f"--max-instances={f.max_instances}",
+            f"--service-account={f.service_account}",
+        ]
+
+    @staticmethod
+    def secret_flags(f: Function) -> list[str]:
+        return ["--set-secrets=" + ",".join(f.secrets)] if f.secrets else []
+
+    def instance_flags(self, f: Function, env_file: str) -> list[str]:
+        """Warm instances (production only), the env file, and no prompt: both routes last."""
+        production = self.environment == "production"
+        return [
             f"--min-instances={f.min_instances if production else 0}",
             f"--env-vars-file={env_file}",
             "--quiet",
         ]
-        return gcloud("functions", "deploy", name, *flags)
 
     def run_deploy_command(self, f: Function, name: str, env_file: str) -> tuple[str, ...]:
         """`gcloud run deploy --function` with every setting given: Cloud Run's defaults differ
         from the Functions API's (concurrency 80 per vCPU, not 1; ingress; timeouts)."""
-        production = self.environment == "production"
         public = f.http and f.allow_unauthenticated
         flags = [
             f"--project={self.cloud_project}",
@@ -161,16 +173,10 @@ class Deployment(Plan):
             f"--function={f.entry_point}",
             f"--base-image={rules.BASE_IMAGES[self.project.runtime]}",
             "--automatic-updates",
-            f"--memory={f.memory}",
-            f"--cpu={f.cpu}",
-            f"--concurrency={f.concurrency}",
-            f"--timeout={f.timeout}s",
-            f"--max-instances={f.max_instances}",
-            f"--service-account={f.service_account}",
+            *self.resource_flags(f),
             f"--ingress={RUN_INGRESS[f.ingress_settings]}",
+            *self.secret_flags(f),
         ]
-        if f.secrets:
-            flags.append("--set-secrets=" + ",".join(f.secrets))
         if f.vpc == "connector":
             flags += [
                 f"--vpc-connector={f.vpc_connector}",
@@ -184,9 +190,7 @@ class Deployment(Plan):
             ]
         flags += [
             "--allow-unauthenticated" if public else "--no-allow-unauthenticated",
-            f"--min-instances={f.min_instances if production else 0}",
-            f"--env-vars-file={env_file}",
-            "--quiet",
+            *self.instance_flags(f, env_file),
         ]
         return gcloud("run", "deploy", name, *flags)
 
