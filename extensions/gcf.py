@@ -10,17 +10,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 from copier_template_extensions import ContextHook
-from jinja2 import Environment, pass_context
+from jinja2 import Environment, FileSystemBytecodeCache, __version__, pass_context
+from jinja2.bccache import Bucket
 from jinja2.ext import Extension
 from jinja2.runtime import Context
 
@@ -59,6 +62,90 @@ def load_rules() -> ModuleType:
 
 rules = load_rules()
 
+# Where compiled Jinja is kept between copies: GCF_TEMPLATE_JINJA_CACHE (a folder, or "off"),
+# else the user's cache folder, beside the git mirrors Copier keeps there.
+CACHE_VARIABLE = "GCF_TEMPLATE_JINJA_CACHE"
+
+
+class CompiledCache(FileSystemBytecodeCache):
+    """Jinja's bytecode cache for Copier, which renders each copy from a new temporary clone:
+    a template is found by its name and its source's checksum (Jinja checks it before use), not
+    by the clone's path, in a folder of its own for each Jinja, Python and environment syntax.
+    So a second copy, an update (which renders two versions) or a platform team's hundredth
+    repo skips compiling what has not changed; the first copy on a machine compiles it all."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(str(root))
+        self.root = root
+        self.ready = False
+
+    def get_bucket(
+        self, environment: Environment, name: str, filename: str | None, source: str
+    ) -> Bucket:
+        if not self.ready:  # the environment is complete by the first template it compiles
+            self.directory = str(self.root / syntax_of(environment))
+            with contextlib.suppress(OSError):  # then nothing is kept: compiled every time
+                os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            self.ready = True
+        return super().get_bucket(environment, name, filename, source)
+
+    def get_cache_key(self, name: str, filename: str | None = None) -> str:
+        return hashlib.sha256(name.encode()).hexdigest()
+
+    def code_of(self, environment: Environment, source: str) -> Any:
+        """The compiled code of a template string, from the cache or compiled and kept."""
+        name = "string:" + hashlib.sha256(source.encode()).hexdigest()
+        bucket = self.get_bucket(environment, name, None, source)
+        if bucket.code is None:
+            bucket.code = environment.compile(source)
+            self.set_bucket(bucket)
+        return bucket.code
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):  # a full or read-only disk: the copy goes on
+            super().dump_bytecode(bucket)
+
+
+# What compiled code depends on besides its source: the environment's syntax and options.
+SYNTAX_OPTIONS = (
+    "block_start_string",
+    "block_end_string",
+    "variable_start_string",
+    "variable_end_string",
+    "comment_start_string",
+    "comment_end_string",
+    "line_statement_prefix",
+    "line_comment_prefix",
+    "trim_blocks",
+    "lstrip_blocks",
+    "newline_sequence",
+    "keep_trailing_newline",
+    "optimized",
+    "autoescape",
+    "finalize",
+    "is_async",
+)
+
+
+def syntax_of(environment: Environment) -> str:
+    """A digest of the Jinja and Python versions and the environment's syntax and extensions."""
+    syntax = [__version__, sys.version, type(environment).__qualname__]
+    syntax += sorted(environment.extensions)
+    syntax += [repr(getattr(environment, option, None)) for option in SYNTAX_OPTIONS]
+    return hashlib.sha256(json.dumps(syntax).encode()).hexdigest()[:16]
+
+
+def compiled_cache() -> CompiledCache | None:
+    """The cache of compiled Jinja between copies, or None when it is off."""
+    folder = os.environ.get(CACHE_VARIABLE, "")
+    if folder.lower() == "off":
+        return None
+    if not folder:
+        from platformdirs import user_cache_path  # a dependency of Copier
+
+        return CompiledCache(user_cache_path("gcf-template", appauthor=False) / "jinja")
+    return CompiledCache(Path(folder))
+
 
 def answers_of(context: Context | Mapping[str, Any]) -> dict[str, Any]:
     values = context.get_all() if isinstance(context, Context) else context
@@ -90,7 +177,10 @@ class Questionnaire(Extension):
             check=check, check_choice=check_choice, suggest=suggest, short_name=rules.short_name
         )
         # Copier compiles each question's help, type, default and condition every time it
-        # renders one (a thousand strings a copy, a few hundred distinct): compile each once.
+        # renders one (a thousand strings a copy, a few hundred distinct): compile each once,
+        # and keep the compiled strings and files for the next copy (CompiledCache).
+        cache = compiled_cache()
+        environment.bytecode_cache = cache
         compile_string = environment.from_string
         compiled: dict[str, Any] = {}
 
@@ -98,7 +188,13 @@ class Questionnaire(Extension):
             if globals is not None or template_class is not None or not isinstance(source, str):
                 return compile_string(source, globals, template_class)
             if source not in compiled:
-                compiled[source] = compile_string(source)
+                if cache is None:
+                    compiled[source] = compile_string(source)
+                else:
+                    code = cache.code_of(environment, source)
+                    compiled[source] = environment.template_class.from_code(
+                        environment, code, environment.make_globals(None)
+                    )
             return compiled[source]
 
         environment.from_string = from_string  # type: ignore[method-assign]
@@ -299,6 +395,13 @@ class Derived(ContextHook):
     """Adds the derived values to the context of every file Copier renders (not of the
     questions: they ask the rules and defaults directly)."""
 
+    # Copier makes a context for every file and path it renders (a few hundred a copy), with
+    # the same answers: derive once per distinct answers.
+    known: ClassVar[dict[str, dict[str, Any]]] = {}
+
     def hook(self, context: dict[str, Any]) -> None:
         if context.get("_copier_phase") == "render" and "manifest" not in context:
-            context.update(derived(context))
+            key = json.dumps(answers_of(context), sort_keys=True, default=repr)
+            if key not in self.known:
+                self.known[key] = derived(context)
+            context.update(self.known[key])
