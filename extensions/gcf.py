@@ -15,6 +15,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import pickle
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -46,8 +47,12 @@ COPIER_TEMPLATE_EXTENSIONS_VERSION = "0.3.4"
 
 
 def load_rules() -> ModuleType:
-    """gcf_devkit.rules of this template, under a module name of its own."""
-    name = "_gcf_template_rules_" + hashlib.sha256(str(RULES).encode()).hexdigest()[:12]
+    """gcf_devkit.rules of this template, under a module name of its own: one per content,
+    so that a process making many copies (a test suite, a platform team's script) loads it once."""
+    digest = hashlib.sha256()
+    for path in sorted(RULES.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    name = "_gcf_template_rules_" + digest.hexdigest()[:16]
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(
             name, RULES / "__init__.py", submodule_search_locations=[str(RULES)]
@@ -101,8 +106,16 @@ class CompiledCache(FileSystemBytecodeCache):
             self.set_bucket(bucket)
         return bucket.code
 
+    # A cache that cannot be read or written (no folder, a full or read-only disk, a broken
+    # file) only means compiling again: the copy goes on.
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, ValueError, EOFError, TypeError, pickle.UnpicklingError):
+            bucket.reset()
+
     def dump_bytecode(self, bucket: Bucket) -> None:
-        with contextlib.suppress(OSError):  # a full or read-only disk: the copy goes on
+        with contextlib.suppress(OSError):
             super().dump_bytecode(bucket)
 
 

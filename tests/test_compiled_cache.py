@@ -1,0 +1,111 @@
+"""The compiled Jinja that copies keep (extensions/gcf.py, CompiledCache).
+
+A copy with a warm cache is byte for byte a copy without one and compiles nothing; a template
+changed since is compiled again, never served stale; a broken or unwritable cache never fails
+a copy; GCF_TEMPLATE_JINJA_CACHE=off keeps nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import copier
+import jinja2
+import pytest
+
+VARIABLE = "GCF_TEMPLATE_JINJA_CACHE"
+
+
+def files(tree: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(tree).as_posix(): path.read_bytes()
+        for path in sorted(tree.rglob("*"))
+        if path.is_file() and ".git" not in path.relative_to(tree).parts
+    }
+
+
+@pytest.fixture
+def compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The template sources Jinja compiles from now on (Copier also hands it answers that are
+    not strings, which it refuses with a TypeError: not counted)."""
+    seen: list[str] = []
+    compile_source = jinja2.Environment.compile
+
+    def counted(
+        self: jinja2.Environment, source: object, *args: object, **kwargs: object
+    ) -> object:
+        if isinstance(source, str):
+            seen.append(source)
+        return compile_source(self, source, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    return seen
+
+
+def copy(template: Path, destination: Path, **answers: str) -> dict[str, bytes]:
+    copier.run_copy(
+        str(template),
+        destination,
+        data=answers,
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        skip_tasks=True,
+    )
+    return files(destination)
+
+
+def test_a_warm_copy_compiles_nothing_and_writes_what_a_cold_one_does(
+    template_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compiles: list[str]
+) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(VARIABLE, str(cache))
+    cold = copy(template_copy, tmp_path / "cold", trigger_type="pubsub")
+    assert len(compiles) > 100  # the questions' strings and the files
+    kept = sorted(cache.rglob("*.cache"))
+    assert len(kept) == len(set(compiles))
+
+    compiles.clear()
+    warm = copy(template_copy, tmp_path / "warm", trigger_type="pubsub")
+    assert compiles == []
+    assert sorted(cache.rglob("*.cache")) == kept
+    assert warm == cold
+
+    monkeypatch.setenv(VARIABLE, "off")
+    assert copy(template_copy, tmp_path / "off", trigger_type="pubsub") == cold
+    assert len(compiles) == len(set(compiles)) > 100  # compiled again, each once
+
+
+def test_a_changed_template_is_compiled_again(
+    template_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(VARIABLE, str(tmp_path / "cache"))
+    template = tmp_path / "template"
+    shutil.copytree(template_copy, template)
+    before = copy(template, tmp_path / "before")
+    readme = template / "template" / "README.md.jinja"
+    readme.write_text(readme.read_text() + "Changed: {{ project_name | upper }}\n")
+    questions = template / "copier.yml"
+    default = "default: My Function\n"
+    assert default in questions.read_text()
+    questions.write_text(questions.read_text().replace(default, "default: \"{{ 'a' ~ 'b' }}\"\n"))
+    after = copy(template, tmp_path / "after")
+    assert after["README.md"].decode().endswith("Changed: AB\n")
+    assert before["README.md"] != after["README.md"]
+
+
+def test_a_broken_or_unwritable_cache_never_fails_a_copy(
+    template_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(VARIABLE, str(cache))
+    first = copy(template_copy, tmp_path / "first")
+    for kept in cache.rglob("*.cache"):
+        kept.write_bytes(b"not a compiled template")
+    assert copy(template_copy, tmp_path / "broken") == first
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv(VARIABLE, str(blocked))
+    assert copy(template_copy, tmp_path / "unwritable") == first
