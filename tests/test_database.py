@@ -35,7 +35,7 @@ from gcf_devkit.local import postgres
 from gcloud_parser import commands_of, parse_errors
 from gcloud_rules import check_run_deploy_command, one
 
-from conftest import GCF, MAKE, check, eventually, free_port, load_module, run
+from conftest import GCF, GENERATED_PYTEST, MAKE, check, eventually, free_port, load_module, run
 
 pytestmark = pytest.mark.xdist_group("database")
 
@@ -107,7 +107,9 @@ def test_generated_tests_and_lint_pass_against_a_real_postgresql(
     repos: dict[str, Path], database_url: str, variant: str, mypy_cache: dict[str, str]
 ) -> None:
     path = repos[variant]
-    output = check([*MAKE, "test"], path, DATABASE_URL=database_url, PYTEST_ADDOPTS="-v")
+    output = check(
+        [*MAKE, "test"], path, DATABASE_URL=database_url, PYTEST_ADDOPTS=f"{GENERATED_PYTEST} -v"
+    )
     assert " passed" in output
     assert "tests/unit/test_database.py::test_an_event_is_handled_once PASSED" in output
     check([*MAKE, "lint"], path, **mypy_cache)

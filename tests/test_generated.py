@@ -414,7 +414,9 @@ def test_generated_tests_fail_when_the_function_is_broken(variant, mutation, tmp
         before, after = MUTANTS[answers.get("trigger_type", "http")]
         assert before in source
         main_py.write_text(source.replace(before, after))
-    result = run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"], broken)
+    # The unit tests first: -x stops at the first failure, before any server starts.
+    command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
+    result = run([*command, "tests/unit", "tests/integration"], broken)
     assert result.returncode == 1, result.stdout
 
 

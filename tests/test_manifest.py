@@ -28,7 +28,7 @@ from gcf_devkit.project import _manifest as manifest
 from jinja2.sandbox import SandboxedEnvironment
 from test_deploy import fakes
 
-from conftest import MAKE, ROOT, check, copier_jinja, eventually, free_port, run
+from conftest import GENERATED_PYTEST, MAKE, ROOT, check, copier_jinja, eventually, free_port, run
 
 # The answers every case starts from, as Copier's defaults give them.
 BASE: dict[str, Any] = {
@@ -412,7 +412,11 @@ def test_added_functions_are_checked_linted_and_tested(two_functions: Path, tmp_
     check([*MAKE, "format"], two_functions)
     # `make unit` runs the added tests: each is in pytest's report, and passed.
     report = tmp_path / "unit.xml"
-    check([*MAKE, "lint", "unit"], two_functions, PYTEST_ADDOPTS=f"--junitxml={report}")
+    check(
+        [*MAKE, "lint", "unit"],
+        two_functions,
+        PYTEST_ADDOPTS=f"{GENERATED_PYTEST} --junitxml={report}",
+    )
     cases = {
         (case.get("classname"), case.get("name")): [child.tag for child in case]
         for case in ElementTree.parse(report).iter("testcase")
