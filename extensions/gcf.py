@@ -41,6 +41,20 @@ ACTIONS = {
 # The uv that generated CI installs with (`make install` uses uv when it is on PATH): the same
 # pin as pyproject.toml's dev group.
 UV_VERSION = "0.13.9"
+# The images generated GitLab CI and Cloud Build run, by tag and digest (the digest is what
+# runs; the tag says what it is, and lets Renovate's docker:pinDigests refresh the digest).
+# The python image of each runtime the template supports: tests/test_generated.py checks
+# that every runtime has one. Multi-arch index digests of Docker Hub's official image.
+PYTHON_IMAGES = {
+    "3.11": "python:3.11@sha256:33b4060c8f8268bb55f244a11adf6a1d75348f1a3a8335b858c65fe755559b29",
+    "3.12": "python:3.12@sha256:29cdc34ede8cd9716d1f40a8200447355ae210c05a539c1b0262ccc5fcaf183c",
+    "3.13": "python:3.13@sha256:4889af0e45f04b7c5dd741421a1280919499d38d3125d714b69fa86b23b1052a",
+    "3.14": "python:3.14@sha256:fe6ffb340c566fe7459832667da8b545896edb30c3dce0c3b1218ab4d377ba7d",
+}
+CLOUD_SDK_IMAGE = (
+    "gcr.io/google.com/cloudsdktool/cloud-sdk:slim"
+    "@sha256:b3c19d28b18621203fc6e360515061c086c3b103dc4cf09ff80051e1473ed5ec"
+)
 # The Copier, and its extension loader, that generated repos check for template updates with.
 COPIER_VERSION = "9.19.1"
 COPIER_TEMPLATE_EXTENSIONS_VERSION = "0.3.4"
@@ -399,6 +413,8 @@ def derived(a: Mapping[str, Any]) -> dict[str, Any]:
         "deploy_jobs": deploy_jobs(environments),
         "actions": ACTIONS,
         "uv_version": UV_VERSION,
+        "python_image": PYTHON_IMAGES[rules.python_version(a["runtime"])],
+        "cloud_sdk_image": CLOUD_SDK_IMAGE,
         "copier_version": COPIER_VERSION,
         "copier_template_extensions_version": COPIER_TEMPLATE_EXTENSIONS_VERSION,
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -445,3 +446,28 @@ def test_a_repo_holds_little_template_owned_python(render, trigger: str) -> None
     most = MOST_TEMPLATE_LINES.get(trigger, 750)
     assert owned <= most, f"{owned} lines of template-owned Python: {lines}"
     assert all(f in lines for f in USER_CODE)
+
+
+IMAGE_DIGEST = r"@sha256:[0-9a-f]{64}$"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("provider", ["gitlab_ci", "cloud_build"])
+def test_ci_images_are_pinned_by_tag_and_digest(render, provider: str, runtime: str) -> None:
+    """Every container image of generated CI runs by digest, tagged with what it is: the
+    python image of the repo's runtime (Renovate's docker:pinDigests refreshes the digest)."""
+    path = render(ci_provider=provider, runtime=runtime)
+    version = f"{runtime[6]}.{runtime[7:]}"
+    images = []
+    for name in (".gitlab-ci.yml", "cloudbuild.yaml", "cloudbuild.template-update.yaml"):
+        if (path / name).exists():
+            config = yaml.safe_load((path / name).read_text())
+            jobs = [job for job in config.values() if isinstance(job, dict)]
+            images += [job["image"] for job in jobs if "image" in job]
+            images += [step["name"] for step in config.get("steps", [])]
+    assert images
+    for image in images:
+        assert re.search(IMAGE_DIGEST, image), f"{image}: not pinned by digest"
+        tag = image.split("@")[0]
+        assert tag in (f"python:{version}", "gcr.io/google.com/cloudsdktool/cloud-sdk:slim"), image
+    assert f"python:{version}" in {image.split("@")[0] for image in images}
