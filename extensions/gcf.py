@@ -28,7 +28,14 @@ from jinja2.bccache import Bucket
 from jinja2.ext import Extension
 from jinja2.runtime import Context
 
-RULES = Path(__file__).resolve().parents[1] / "devkit" / "src" / "gcf_devkit" / "rules"
+ROOT = Path(__file__).resolve().parents[1]
+RULES = ROOT / "devkit" / "src" / "gcf_devkit" / "rules"
+# The locks of every requirements.in the template can write (`python3 tasks.py lock`), each in
+# a folder named by lock_key(): docs/decisions/0007-locked-requirements.md.
+LOCKS = ROOT / "locks"
+# The answers that choose what requirements.in lists (template/requirements.in.jinja): every
+# combination of them is locked. tests/test_locks.py renders requirements.in with these alone.
+LOCK_ANSWERS = ("preset", "trigger_type", "function_style", "database")
 
 # GitHub Actions that generated workflows use, pinned to the commit of a release.
 ACTIONS = {
@@ -174,6 +181,45 @@ def compiled_cache() -> CompiledCache | None:
     return CompiledCache(Path(folder))
 
 
+def lock_key(direct: str) -> str:
+    """The folder of a requirements.in's locks: a digest of its requirement lines (comments,
+    blank lines and their order aside), so that the rules of what it lists stay in
+    requirements.in.jinja alone."""
+    lines = sorted({line.split("#")[0].strip() for line in direct.splitlines()} - {""})
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+def locked(direct: str, name: str) -> str:
+    """The lock `name` (requirements.txt, -dev, -deploy) of the requirements.in `direct`."""
+    path = LOCKS / lock_key(direct) / name
+    if not path.exists():
+        # Only before `python3 tasks.py lock` has run; tests/test_locks.py fails on it.
+        return (
+            f"# Not locked yet: run python3 tasks.py lock in gcf-template ({path.parent.name}).\n"
+        )
+    return path.read_text()
+
+
+def lock_combinations() -> list[dict[str, str]]:
+    """Every combination of LOCK_ANSWERS a copy can answer: the single preset with each
+    trigger, style and database; the pipeline (sync, no database question)."""
+    combinations = [
+        {"preset": "pipeline", "trigger_type": "http", "function_style": "sync", "database": "none"}
+    ]
+    for trigger in rules.TRIGGER_TYPES:
+        for style in ("sync", "async"):
+            for database in ("none", "cloudsql_postgres"):
+                combinations.append(
+                    {
+                        "preset": "single",
+                        "trigger_type": trigger,
+                        "function_style": style,
+                        "database": database,
+                    }
+                )
+    return combinations
+
+
 def answers_of(context: Context | Mapping[str, Any]) -> dict[str, Any]:
     values = context.get_all() if isinstance(context, Context) else context
     return {k: v for k, v in values.items() if not k.startswith("_")}
@@ -200,6 +246,7 @@ class Questionnaire(Extension):
             refuse a pick after the fact): "" offers it, a message greys it out."""
             return str(rules.question_error(key, {**answers_of(context), key: value}))
 
+        environment.filters["locked"] = locked
         environment.globals.update(
             check=check, check_choice=check_choice, suggest=suggest, short_name=rules.short_name
         )

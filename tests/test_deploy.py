@@ -769,12 +769,14 @@ def test_ci_deploys_with_the_same_command(variant) -> None:
 
 @pytest.fixture(scope="module")
 def deploy_venv(render, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A venv with what CI's deploy jobs install: requirements-deploy.txt, without dependencies."""
+    """A venv with what CI's deploy jobs install: the lock requirements-deploy.txt, its hashes
+    checked, then requirements-devkit.txt without dependencies."""
     path = render(preset="pipeline")
     venv = tmp_path_factory.mktemp("deploy") / "venv"
     check([sys.executable, "-m", "venv", str(venv)], path)
     pip = [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check"]
-    check([*pip, "--no-deps", "-r", "requirements-deploy.txt"], path)
+    check([*pip, "--require-hashes", "-r", "requirements-deploy.txt"], path)
+    check([*pip, "--no-deps", "-r", "requirements-devkit.txt"], path)
     return venv
 
 
@@ -795,7 +797,8 @@ def test_the_github_deploy_job_installs_before_it_authenticates_and_runs_gcf(ren
         uses = [step.get("uses", "").partition("@")[0] for step in steps]
         runs = [step.get("run", "") for step in steps]
         install = next(i for i, run in enumerate(runs) if "requirements-deploy.txt" in run)
-        assert "--no-deps -r requirements-deploy.txt" in runs[install]
+        assert "--require-hashes -r requirements-deploy.txt" in runs[install]
+        assert "--no-deps -r requirements-devkit.txt" in runs[install]
         assert install < uses.index("google-github-actions/auth")
         assert runs[-1] == f'"$RUNNER_TEMP/deploy/bin/gcf" deploy {name.removeprefix("deploy-")}'
         assert not [run for run in runs if "make " in run or "uv " in run]

@@ -182,6 +182,23 @@ def command_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_lock(args: argparse.Namespace) -> int:
+    from gcf_devkit.lock import lock, stale
+    from gcf_devkit.project import Layout
+
+    root = Layout.find().root
+    if args.check:
+        problems = stale(root)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            print("run `make lock` to lock requirements*.in again", file=sys.stderr)
+        return 1 if problems else 0
+    for written in lock(root, upgrade=args.upgrade):
+        print(f"{written}: locked")
+    return 0
+
+
 def command_postgres(args: argparse.Namespace) -> int:
     from gcf_devkit.local import postgres
     from gcf_devkit.project import Layout
@@ -308,6 +325,23 @@ def parser() -> argparse.ArgumentParser:
     local_options(again)
     again.add_argument("topic", help="a dead-letter topic (its name or local id)")
     again.add_argument("--id", default="", help="only this message id (default: every message)")
+    locking = add(
+        "lock",
+        command_lock,
+        "gcf_devkit.lock",
+        "lock requirements*.in into requirements*.txt, every package with its hashes",
+    )
+    locking.add_argument(
+        "--upgrade",
+        action="store_true",
+        default=_environ_flag("UPGRADE"),
+        help="take the newest versions the sources allow (UPGRADE=1)",
+    )
+    locking.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing; fail when a lock misses or differs from what its source pins",
+    )
     add(
         "postgres",
         command_postgres,

@@ -1,0 +1,113 @@
+"""Lock every requirements.in the template can write (`python3 tasks.py lock [--upgrade]`).
+
+For each combination of the answers that choose requirements.in (gcf.LOCK_ANSWERS), renders
+a repo from this work tree, runs in it what `make lock` runs (gcf_devkit.lock: uv, from PyPI,
+so it needs the network), and keeps its locks in locks/<key>/ beside the requirements.in
+they lock; a copy renders them from there (gcf.locked). Locks of combinations that no longer
+exist are removed. docs/decisions/0007-locked-requirements.md says why.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from types import ModuleType
+
+import copier
+from gcf_devkit.lock import LOCKS, lock
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_gcf() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "gcf_template_extension", Path(__file__).with_name("gcf.py")
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def render(template: Path, destination: Path, answers: dict[str, str]) -> None:
+    copier.run_copy(
+        str(template),
+        destination,
+        data=answers,
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        skip_tasks=True,
+    )
+
+
+def lock_all(root: Path, repos: list[Path], upgrade: bool) -> Path:
+    """Lock every package any repo can hold, together (locks/all/): the versions each
+    combination's lock prefers, and the constraints of this repository's .venv (tasks.py),
+    so that the tests run the versions that deploy."""
+    lines: dict[str, None] = {}
+    for repo in repos:
+        for line in (repo / "requirements.in").read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                lines[line] = None
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "requirements.in").write_text(
+        "# Every package a requirements.in of the template lists (extensions/locks.py).\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+    shutil.copyfile(repos[0] / "requirements-dev.in", root / "requirements-dev.in")
+    kept = ROOT / "locks" / "all"
+    for _, name in LOCKS[:2]:
+        if (kept / name).exists():
+            shutil.copyfile(kept / name, root / name)  # the versions locked before, preferred
+    lock(root, upgrade=upgrade)
+    return root / "requirements-dev.txt"
+
+
+def main(argv: list[str]) -> int:
+    gcf = load_gcf()
+    upgrade = "--upgrade" in argv
+    kept: set[str] = set()
+    with tempfile.TemporaryDirectory() as temporary:
+        template = Path(temporary) / "gcf-template"
+        shutil.copytree(
+            ROOT, template, ignore=shutil.ignore_patterns(".git", ".venv", ".tools", "__pycache__")
+        )
+        repos: dict[str, tuple[Path, dict[str, str]]] = {}
+        for number, answers in enumerate(gcf.lock_combinations()):
+            repo = Path(temporary) / f"repo-{number}"
+            render(template, repo, {**answers, "ci_provider": "github_actions"})
+            repos.setdefault(gcf.lock_key((repo / "requirements.in").read_text()), (repo, answers))
+        print(f"locking every package of {len(repos)} combinations together", flush=True)
+        union = lock_all(Path(temporary) / "all", [repo for repo, _ in repos.values()], upgrade)
+        folder = gcf.LOCKS / "all"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("requirements.in", "requirements.txt", "requirements-dev.txt"):
+            shutil.copyfile(union.with_name(name), folder / name)
+        kept.add("all")
+        for key, (repo, answers) in repos.items():
+            kept.add(key)
+            print(f"locking {key}: {answers}", flush=True)
+            for _, name in LOCKS:
+                shutil.copyfile(union, repo / name)  # its versions preferred
+            lock(repo)
+            folder = gcf.LOCKS / key
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(repo / "requirements.in", folder / "requirements.in")
+            for _, name in LOCKS:
+                shutil.copyfile(repo / name, folder / name)
+    for folder in gcf.LOCKS.iterdir():
+        if folder.is_dir() and folder.name not in kept:
+            shutil.rmtree(folder)
+            print(f"removed {folder.name}: no combination writes its requirements.in")
+    print(f"{len(kept)} locks in {gcf.LOCKS.relative_to(ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
