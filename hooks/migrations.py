@@ -11,8 +11,11 @@ template sees the old values under the new names), or at the "after" stage.
         value that keeps it, unless the answers have the key)
     python hooks/migrations.py keep-edited-tooling    (2.0.0, before: tools/ becomes gcf-devkit)
     python hooks/migrations.py use-devkit-imports     (2.0.0, after: tests import gcf_devkit)
+    python hooks/migrations.py carry-requirements     (2.0.0, after: requirements*.txt are locks
+        of requirements*.in: the packages you added are carried to the .in files)
 
-Standard library only: the answers file is the flat YAML map that Copier writes,
+Standard library only (carry-requirements reads extensions/gcf.py's lock_key, which Copier
+loads anyway): the answers file is the flat YAML map that Copier writes,
 and each command edits just the lines of one top-level key. Running a command
 twice changes nothing the second time.
 """
@@ -21,8 +24,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -132,6 +138,116 @@ def keep_edited_tooling(root: Path) -> list[str]:
     return kept
 
 
+# What requirements.txt and requirements-dev.txt of gcf-template named before 2.0.0 (every
+# version's): any other package in them was the repo owner's, and is carried to requirements.in.
+TEMPLATE_PACKAGES = frozenset(
+    [
+        "asyncpg",
+        "cloud-sql-python-connector",
+        "cloudevents",
+        "flask",
+        "functions-framework",
+        "gcf-devkit",
+        "gcp-storage-emulator",
+        "google-cloud-bigquery",
+        "google-cloud-firestore",
+        "google-cloud-pubsub",
+        "google-cloud-storage",
+        "google-events",
+        "googleapis-common-protos",
+        "greenlet",
+        "httptools",
+        "mypy",
+        "pg8000",
+        "pre-commit",
+        "protobuf",
+        "pytest",
+        "pyyaml",
+        "ruff",
+        "sendgrid",
+        "sqlalchemy",
+        "starlette",
+        "types-pyyaml",
+        "uvicorn",
+        "uvicorn-worker",
+        "uvloop",
+    ]
+)
+# (what 1.x wrote, what 2.0.0 locks it into, what lists the packages since)
+REQUIREMENTS = (
+    ("requirements.txt", "requirements.in"),
+    ("requirements-dev.txt", "requirements-dev.in"),
+)
+LOCKS = ("requirements.txt", "requirements-dev.txt", "requirements-deploy.txt")
+
+
+def _name(line: str) -> str:
+    match = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)", line)
+    return re.sub(r"[-_.]+", "-", match[1]).lower() if match else ""
+
+
+def _requirement_lines(text: str) -> list[str]:
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith(("#", "-")) and _name(line)]
+
+
+def _lock_key(template: Path, direct: str) -> str:
+    """The folder of locks/ that holds the template's locks of `direct` (extensions/gcf.py)."""
+    spec = importlib.util.spec_from_file_location(
+        "gcf_template_lock_key", template / "extensions" / "gcf.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.lock_key(direct))
+
+
+def carry_requirements(root: Path, template: Path) -> list[str]:
+    """After 2.0.0 makes requirements.txt a lock of requirements.in (and requirements-dev.txt
+    of requirements-dev.in): add to each .in the packages the repo's own file named before the
+    update (git HEAD) that the template never did, and put the template's locks in place of
+    what the update merged into them. Returns what was done, one line each."""
+    carried: list[str] = []
+    template_direct = ""
+    for before, source in REQUIREMENTS:
+        shown = subprocess.run(
+            ["git", "show", f"HEAD:{before}"], cwd=root, capture_output=True, text=True, check=False
+        )
+        if shown.returncode != 0 or "--hash=" in shown.stdout or not (root / source).is_file():
+            continue  # not a repo of 1.x, or migrated already
+        text = (root / source).read_text()
+        if source == "requirements.in":
+            template_direct = text
+        listed = {_name(line) for line in _requirement_lines(text)}
+        mine = [
+            line
+            for line in _requirement_lines(shown.stdout)
+            if _name(line) not in listed and _name(line) not in TEMPLATE_PACKAGES
+        ]
+        if mine:
+            note = f"# Yours, from {before} before the update to gcf-template 2.0.0:\n"
+            (root / source).write_text(text + note + "\n".join(mine) + "\n")
+            carried += [f"{_name(line)} ({source})" for line in mine]
+    if not template_direct:
+        return []
+    # The template's locks of its own requirements.in: the update merged the old
+    # requirements.txt's edits into the new lock, which is no lock any more.
+    folder = template / "locks" / _lock_key(template, template_direct)
+    for name in LOCKS:
+        if (root / name).is_file() and (folder / name).is_file():
+            shutil.copyfile(folder / name, root / name)
+    if not carried:
+        return []
+    return [
+        "migrations: requirements.txt and requirements-dev.txt are locks now, which `make lock`"
+        " writes from requirements.in and requirements-dev.in; your "
+        + ", ".join(carried)
+        + " are carried over to them: run `make lock` (until then `make check` says what is"
+        " not locked)."
+    ]
+
+
 def _section(line: str) -> str:
     module = re.match(r"(?:from|import)\s+([\w.]+)", line)
     top = module[1].split(".")[0] if module else ""
@@ -180,6 +296,11 @@ def use_devkit_imports(root: Path) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["carry-requirements"]:
+        # This file is the new template's: its locks are beside it.
+        for line in carry_requirements(Path.cwd(), Path(__file__).resolve().parents[1]):
+            print(line)
+        return 0
     if argv[:1] in (["keep-edited-tooling"], ["use-devkit-imports"]):
         run = keep_edited_tooling if argv[0] == "keep-edited-tooling" else use_devkit_imports
         for line in run(Path.cwd()):

@@ -505,7 +505,7 @@ def test_an_update_from_the_previous_release_moves_the_tooling_to_the_devkit(
     assert "from gcf_devkit import events" in unit
     assert "from tools import" not in unit
     pin = f"gcf-devkit[local,testing] @ file://{releases}/devkit"
-    assert pin in (project / "requirements-dev.txt").read_text()
+    assert pin in (project / "requirements-devkit.txt").read_text()
     env = yaml.safe_load((project / "env.dev.yaml").read_text())
     assert env["GOOGLE_CLOUD_PROJECT"] == "acme-dev"
     assert "my-function: my_function (pubsub, sync)" in check([*MAKE, "check"], project)
@@ -567,3 +567,35 @@ def test_an_update_from_the_previous_release_without_edits_gives_a_fresh_copy(
     assert {p: v for p, v in after.items() if p not in user_code} == {
         p: v for p, v in new.items() if p not in user_code
     }
+
+
+def test_an_update_from_the_previous_release_keeps_the_packages_its_owner_added(
+    releases: Path, tmp_path: Path
+) -> None:
+    """From v1.0.0, whose requirements.txt listed the direct pins: the packages its owner
+    added are carried to requirements.in and requirements-dev.in, the locks are the
+    template's (hashed, no conflict markers), and `make check` says what to lock until
+    `make lock` has run."""
+    project = copy(releases, tmp_path / "fn", "v1.0.0", "trigger_type=pubsub")
+    edit(project / "requirements.txt", "flask==", "requests==2.32.5\nflask==")
+    dev = project / "requirements-dev.txt"
+    dev.write_text(dev.read_text() + "freezegun==1.5.5  # mine\n")
+    commit_all(project, "My packages")
+
+    output = update(project)
+
+    direct = (project / "requirements.in").read_text()
+    assert "\nrequests==2.32.5\n" in direct
+    assert "freezegun==1.5.5  # mine\n" in (project / "requirements-dev.in").read_text()
+    assert "requests (requirements.in), freezegun (requirements-dev.in)" in output
+    assert "run `make lock`" in output
+    gcf = load_module(ROOT / "extensions" / "gcf.py", "gcf_template_extension_update")
+    template_direct = direct.partition("# Yours, from requirements.txt")[0]
+    locks = ROOT / "locks" / gcf.lock_key(template_direct)
+    for name in ("requirements.txt", "requirements-dev.txt", "requirements-deploy.txt"):
+        assert (project / name).read_text() == (locks / name).read_text(), name
+    checked = run([*MAKE, "check"], project)
+    assert checked.returncode != 0
+    assert "requirements.txt: requests of requirements.in is not locked" in checked.stderr
+    assert "requirements-dev.txt: freezegun of requirements-dev.in is not locked" in checked.stderr
+    assert "run `make lock`" in checked.stderr
