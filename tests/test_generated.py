@@ -264,8 +264,11 @@ def test_generated_files(variant) -> None:
         "main.py",
         "logs.py",
         "payloads.py",
+        "requirements.in",
         "requirements.txt",
+        "requirements-dev.in",
         "requirements-dev.txt",
+        "requirements-devkit.txt",
         "pyproject.toml",
         "Makefile",
         "README.md",
@@ -284,6 +287,9 @@ def test_generated_files(variant) -> None:
     assert event_dirs == {events_folder(answers)}, f"{name}: sample events of {event_dirs}"
     pipeline = answers.get("preset") == "pipeline"
     assert ("clients.py" in files) == (pipeline or trigger in ("storage", "firestore"))
+    with_ci = answers.get("ci_provider", "github_actions") != "none"
+    deploy = {"requirements-deploy.in", "requirements-deploy.txt"}
+    assert deploy <= files if with_ci else not deploy & files, name
     environments = answers.get("environments", ["dev", "production"])
     assert {f for f in files if f.startswith("env.")} == {f"env.{e}.yaml" for e in environments}
 
