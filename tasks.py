@@ -80,7 +80,9 @@ def install_newest_tools() -> int:
     """Upgrade the checkers of generated CI files to their newest releases; print their versions."""
     ensure_venv()
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "--upgrade", *NEWEST_PYTHON_TOOLS], check=True)
+    # Within the locked versions, which the tests check .venv holds.
+    constraints = ["--constraint", str(VENV / "constraints.txt")]
+    subprocess.run([*pip, "--upgrade", *constraints, *NEWEST_PYTHON_TOOLS], check=True)
     npm = ["npm", "install", "--prefix", str(TOOLS), "--no-audit", "--no-fund", "--silent"]
     subprocess.run([*npm, *NEWEST_NPM_TOOLS], check=True)
     for name in NEWEST_PYTHON_TOOLS:
