@@ -16,6 +16,7 @@ import importlib.util
 import json
 import os
 import pickle
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -189,15 +190,58 @@ def lock_key(direct: str) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
+# The hashes of every file of every locked package, once (locks/hashes.txt): a lock is kept
+# without its --hash lines, which are most of its bytes and the same in every lock.
+HASHES = LOCKS / "hashes.txt"
+_LOCKED_PACKAGE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*==[^\s;]+).* \\$")
+
+
+def without_hashes(lock: str) -> tuple[str, dict[str, list[str]]]:
+    """A lock as uv writes it -> (the lock without its --hash lines, each package's hashes)."""
+    kept: list[str] = []
+    hashes: dict[str, list[str]] = {}
+    package = ""
+    for line in lock.splitlines(keepends=True):
+        if line.startswith("    --hash="):
+            hashes.setdefault(package, []).append(line.strip().removesuffix("\\").strip())
+            continue
+        match = _LOCKED_PACKAGE.match(line)
+        package = match[1] if match else ""
+        kept.append(line)
+    return "".join(kept), hashes
+
+
+def with_hashes(kept: str, hashes: Mapping[str, list[str]]) -> str:
+    """without_hashes() undone: the lock exactly as uv wrote it."""
+    lines = []
+    for line in kept.splitlines(keepends=True):
+        lines.append(line)
+        match = _LOCKED_PACKAGE.match(line)
+        if match:
+            values = hashes[match[1]]
+            lines += [f"    {h} \\\n" for h in values[:-1]] + [f"    {values[-1]}\n"]
+    return "".join(lines)
+
+
+def read_hashes() -> dict[str, list[str]]:
+    text = HASHES.read_text() if HASHES.exists() else ""
+    return {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.strip()}
+
+
+def stored_lock(key: str, name: str) -> str | None:
+    """The lock `name` of locks/<key>/, as uv wrote it (None when there is none)."""
+    path = LOCKS / key / name
+    return with_hashes(path.read_text(), read_hashes()) if path.exists() else None
+
+
 def locked(direct: str, name: str) -> str:
     """The lock `name` (requirements.txt, -dev, -deploy) of the requirements.in `direct`."""
-    path = LOCKS / lock_key(direct) / name
-    if not path.exists():
+    key = lock_key(direct)
+    text = stored_lock(key, name)
+    if text is None:
         # Only before `python3 tasks.py lock` has run; tests/test_locks.py fails on it.
-        return (
-            f"# Not locked yet: run python3 tasks.py lock in gcf-template ({path.parent.name}).\n"
-        )
-    return path.read_text()
+        return f"# Not locked yet: run python3 tasks.py lock in gcf-template ({key}).\n"
+    return text
 
 
 def lock_combinations() -> list[dict[str, str]]:

@@ -3,8 +3,9 @@
 For each combination of the answers that choose requirements.in (gcf.LOCK_ANSWERS), renders
 a repo from this work tree, runs in it what `make lock` runs (gcf_devkit.lock: uv, from PyPI,
 so it needs the network), and keeps its locks in locks/<key>/ beside the requirements.in
-they lock; a copy renders them from there (gcf.locked). Locks of combinations that no longer
-exist are removed. docs/decisions/0007-locked-requirements.md says why.
+they lock, each without its --hash lines: the hashes of every package are kept once, in
+locks/hashes.txt. A copy renders them from there (gcf.locked), exactly as uv wrote them. Locks
+of combinations that no longer exist are removed. docs/decisions/0007-locked-requirements.md says why.
 """
 
 from __future__ import annotations
@@ -45,7 +46,18 @@ def render(template: Path, destination: Path, answers: dict[str, str]) -> None:
     )
 
 
-def lock_all(root: Path, repos: list[Path], upgrade: bool) -> Path:
+def keep(gcf: ModuleType, lock: Path, kept: Path, hashes: dict[str, list[str]]) -> None:
+    """Store a lock without its hashes, which go to `hashes` (locks/hashes.txt)."""
+    text = lock.read_text()
+    without, found = gcf.without_hashes(text)
+    for package, values in found.items():
+        if hashes.setdefault(package, values) != values:
+            raise SystemExit(f"{lock}: {package} has other hashes than in another lock")
+    assert gcf.with_hashes(without, found) == text, f"{lock}: not kept as uv wrote it"
+    kept.write_text(without)
+
+
+def lock_all(gcf: ModuleType, root: Path, repos: list[Path], upgrade: bool) -> Path:
     """Lock every package any repo can hold, together (locks/all/): the versions each
     combination's lock prefers, and the constraints of this repository's .venv (tasks.py),
     so that the tests run the versions that deploy."""
@@ -61,10 +73,10 @@ def lock_all(root: Path, repos: list[Path], upgrade: bool) -> Path:
         + "\n"
     )
     shutil.copyfile(repos[0] / "requirements-dev.in", root / "requirements-dev.in")
-    kept = ROOT / "locks" / "all"
     for _, name in LOCKS[:2]:
-        if (kept / name).exists():
-            shutil.copyfile(kept / name, root / name)  # the versions locked before, preferred
+        before = gcf.stored_lock("all", name)
+        if before is not None:
+            (root / name).write_text(before)  # the versions locked before, preferred
     lock(root, upgrade=upgrade)
     return root / "requirements-dev.txt"
 
@@ -84,11 +96,14 @@ def main(argv: list[str]) -> int:
             render(template, repo, {**answers, "ci_provider": "github_actions"})
             repos.setdefault(gcf.lock_key((repo / "requirements.in").read_text()), (repo, answers))
         print(f"locking every package of {len(repos)} combinations together", flush=True)
-        union = lock_all(Path(temporary) / "all", [repo for repo, _ in repos.values()], upgrade)
+        all_repos = [repo for repo, _ in repos.values()]
+        union = lock_all(gcf, Path(temporary) / "all", all_repos, upgrade)
+        hashes: dict[str, list[str]] = {}
         folder = gcf.LOCKS / "all"
         folder.mkdir(parents=True, exist_ok=True)
-        for name in ("requirements.in", "requirements.txt", "requirements-dev.txt"):
-            shutil.copyfile(union.with_name(name), folder / name)
+        shutil.copyfile(union.with_name("requirements.in"), folder / "requirements.in")
+        for name in ("requirements.txt", "requirements-dev.txt"):
+            keep(gcf, union.with_name(name), folder / name, hashes)
         kept.add("all")
         for key, (repo, answers) in repos.items():
             kept.add(key)
@@ -100,7 +115,10 @@ def main(argv: list[str]) -> int:
             folder.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(repo / "requirements.in", folder / "requirements.in")
             for _, name in LOCKS:
-                shutil.copyfile(repo / name, folder / name)
+                keep(gcf, repo / name, folder / name, hashes)
+    gcf.HASHES.write_text(
+        "".join(f"{package} {' '.join(hashes[package])}\n" for package in sorted(hashes))
+    )
     for folder in gcf.LOCKS.iterdir():
         if folder.is_dir() and folder.name not in kept:
             shutil.rmtree(folder)

@@ -27,10 +27,10 @@ import hashlib
 import importlib.util
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 # Every content that the template's tools/ and scripts/deploy.sh had before 2.0.0, by path.
 TOOLING = Path(__file__).with_name("tooling-before-2.0.0.json")
@@ -191,16 +191,16 @@ def _requirement_lines(text: str) -> list[str]:
     return [line for line in lines if line and not line.startswith(("#", "-")) and _name(line)]
 
 
-def _lock_key(template: Path, direct: str) -> str:
-    """The folder of locks/ that holds the template's locks of `direct` (extensions/gcf.py)."""
+def _template_locks(template: Path) -> ModuleType:
+    """The template's extensions/gcf.py, whose `locked` renders the locks of a requirements.in."""
     spec = importlib.util.spec_from_file_location(
-        "gcf_template_lock_key", template / "extensions" / "gcf.py"
+        "gcf_template_locks", template / "extensions" / "gcf.py"
     )
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return str(module.lock_key(direct))
+    return module
 
 
 def carry_requirements(root: Path, template: Path) -> list[str]:
@@ -233,10 +233,10 @@ def carry_requirements(root: Path, template: Path) -> list[str]:
         return []
     # The template's locks of its own requirements.in: the update merged the old
     # requirements.txt's edits into the new lock, which is no lock any more.
-    folder = template / "locks" / _lock_key(template, template_direct)
+    locks = _template_locks(template)
     for name in LOCKS:
-        if (root / name).is_file() and (folder / name).is_file():
-            shutil.copyfile(folder / name, root / name)
+        if (root / name).is_file():
+            (root / name).write_text(locks.locked(template_direct, name))
     if not carried:
         return []
     return [

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import shlex
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +62,26 @@ def test_every_combination_of_answers_has_its_locks_and_no_lock_is_left_over() -
         )
 
 
+def test_the_hashes_kept_apart_are_those_of_the_locked_packages() -> None:
+    """locks/hashes.txt holds each locked package's hashes once: every package of every lock
+    has its hashes there (or a copy would fail to render), and nothing else is kept."""
+    hashes = gcf.read_hashes()
+    locked = set()
+    for path in STORE.glob("*/requirements*.txt"):
+        assert "--hash=" not in path.read_text(), path
+        locked |= {
+            f"{name}=={version}"
+            for name, versions in locked_versions(path.read_text()).items()
+            for version in versions
+        }
+    assert {
+        normalized(p.partition("==")[0]) + "==" + p.partition("==")[2] for p in hashes
+    } == locked
+    assert all(
+        values and all(v.startswith("--hash=sha256:") for v in values) for values in hashes.values()
+    )
+
+
 def test_the_answers_of_the_locks_are_answers_a_copy_takes() -> None:
     for answers in gcf.lock_combinations():
         assert set(answers) == set(gcf.LOCK_ANSWERS)
@@ -80,7 +99,7 @@ def repo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     deploy = "{% if ci_provider != 'none' %}requirements-deploy.in{% endif %}.jinja"
     (path / "requirements-deploy.in").write_text(render_in(deploy, answers))
     for name in NAMES:
-        shutil.copyfile(STORE / key / name, path / name)
+        (path / name).write_text(gcf.stored_lock(key, name))
     return path
 
 
@@ -120,7 +139,7 @@ def test_a_copy_holds_the_locks_of_its_requirements(render) -> None:
         path = render(**answers)
         key = gcf.lock_key((path / "requirements.in").read_text())
         for name in NAMES:
-            assert (path / name).read_text() == (STORE / key / name).read_text()
+            assert (path / name).read_text() == gcf.stored_lock(key, name)
         assert stale(path) == []
 
 

@@ -591,9 +591,8 @@ def test_an_update_from_the_previous_release_keeps_the_packages_its_owner_added(
     assert "run `make lock`" in output
     gcf = load_module(ROOT / "extensions" / "gcf.py", "gcf_template_extension_update")
     template_direct = direct.partition("# Yours, from requirements.txt")[0]
-    locks = ROOT / "locks" / gcf.lock_key(template_direct)
     for name in ("requirements.txt", "requirements-dev.txt", "requirements-deploy.txt"):
-        assert (project / name).read_text() == (locks / name).read_text(), name
+        assert (project / name).read_text() == gcf.locked(template_direct, name), name
     checked = run([*MAKE, "check"], project)
     assert checked.returncode != 0
     assert "requirements.txt: requests of requirements.in is not locked" in checked.stderr
