@@ -5,11 +5,14 @@ the versions this repository's .venv runs the tests with (docs/decisions/0007-lo
 from __future__ import annotations
 
 import importlib.metadata
+import json
+import re
 import shlex
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from gcf_devkit.lock import (
     LOCKS,
     compile_command,
@@ -167,3 +170,24 @@ def test_every_dependency_of_the_devkit_is_in_the_dev_lock() -> None:
     for key in KEYS:
         dev = locked_versions((STORE / key / "requirements-dev.txt").read_text())
         assert names - dev.keys() == set(), key
+
+
+def test_the_bots_update_the_sources_and_lock_them_again(render) -> None:
+    """Renovate's pip-compile manager runs each lock's header command (it must match every
+    lock, and pip_requirements must not edit a lock line by line); Dependabot's uv ecosystem
+    does the same. Neither moves gcf-devkit (requirements-devkit.txt)."""
+    renovate = json.loads((render(ci_provider="gitlab_ci") / "renovate.json").read_text())
+    patterns = [re.compile(p.strip("/")) for p in renovate["pip-compile"]["managerFilePatterns"]]
+    for name in [*NAMES, "requirements-devkit.txt", "requirements.in"]:
+        matched = any(p.search(name) for p in patterns)
+        assert matched == (name in NAMES), name
+    assert renovate["pip_requirements"] == {**renovate["pip_requirements"], "enabled": False}
+    assert renovate["lockFileMaintenance"]["enabled"] is True
+    rules = renovate["packageRules"]
+    assert {"matchPackageNames": ["gcf-devkit"], "enabled": False}.items() <= next(
+        r for r in rules if r.get("matchPackageNames") == ["gcf-devkit"]
+    ).items()
+    dependabot = yaml.safe_load((render() / ".github" / "dependabot.yml").read_text())
+    [python] = [u for u in dependabot["updates"] if u["package-ecosystem"] == "uv"]
+    assert python["directory"] == "/"
+    assert {"dependency-name": "gcf-devkit"} in python["ignore"]
