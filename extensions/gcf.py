@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import json
@@ -31,9 +32,11 @@ from jinja2.runtime import Context
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "devkit" / "src" / "gcf_devkit" / "rules"
-# The locks of every requirements.in the template can write (`python3 tasks.py lock`), each in
-# a folder named by lock_key(): docs/decisions/0007-locked-requirements.md.
+# The locks of every requirements.in the template can write (`python3 tasks.py lock`), in one
+# file of sections named <lock_key()>/<file> (every copy checks out this repository: one file
+# is far quicker to write than a folder of them): docs/decisions/0007-locked-requirements.md.
 LOCKS = ROOT / "locks"
+STORE = LOCKS / "locks.txt"
 # The answers that choose what requirements.in lists (template/requirements.in.jinja): every
 # combination of them is locked. tests/test_locks.py renders requirements.in with these alone.
 LOCK_ANSWERS = ("preset", "trigger_type", "function_style", "database")
@@ -223,15 +226,38 @@ def with_hashes(kept: str, hashes: Mapping[str, list[str]]) -> str:
     return "".join(lines)
 
 
+@functools.cache
 def read_hashes() -> dict[str, list[str]]:
     text = HASHES.read_text() if HASHES.exists() else ""
     return {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.strip()}
 
 
+# A section of locks/locks.txt starts with this line; no line of a lock or requirements.in does.
+_SECTION = re.compile(r"^==> ([0-9a-z]+)/(requirements[a-z-]*\.(?:in|txt)) <==\n", re.M)
+STORE_HEADER = (
+    "# The locks of every requirements.in gcf-template can write, without their hashes\n"
+    "# (hashes.txt), one section per file: ==> <key>/<file> <==. Written by `python3 tasks.py\n"
+    "# lock`; docs/decisions/0007-locked-requirements.md.\n"
+)
+
+
+@functools.cache
+def stored_files() -> dict[tuple[str, str], str]:
+    """locks/locks.txt: (key, file name) -> the file as kept (locks without their hashes)."""
+    parts = _SECTION.split(STORE.read_text() if STORE.exists() else "")
+    return {(parts[i], parts[i + 1]): parts[i + 2] for i in range(1, len(parts), 3)}
+
+
+def store_text(files: Mapping[tuple[str, str], str]) -> str:
+    """locks/locks.txt holding `files`, each ending with a new line, as stored_files() reads it."""
+    sections = sorted(files.items())
+    return STORE_HEADER + "".join(f"==> {key}/{name} <==\n{text}" for (key, name), text in sections)
+
+
 def stored_lock(key: str, name: str) -> str | None:
-    """The lock `name` of locks/<key>/, as uv wrote it (None when there is none)."""
-    path = LOCKS / key / name
-    return with_hashes(path.read_text(), read_hashes()) if path.exists() else None
+    """The file `name` of the locks of `key`, as uv wrote it (None when there is none)."""
+    kept = stored_files().get((key, name))
+    return None if kept is None else with_hashes(kept, read_hashes())
 
 
 def locked(direct: str, name: str) -> str:

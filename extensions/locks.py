@@ -2,10 +2,10 @@
 
 For each combination of the answers that choose requirements.in (gcf.LOCK_ANSWERS), renders
 a repo from this work tree, runs in it what `make lock` runs (gcf_devkit.lock: uv, from PyPI,
-so it needs the network), and keeps its locks in locks/<key>/ beside the requirements.in
-they lock, each without its --hash lines: the hashes of every package are kept once, in
-locks/hashes.txt. A copy renders them from there (gcf.locked), exactly as uv wrote them. Locks
-of combinations that no longer exist are removed. docs/decisions/0007-locked-requirements.md says why.
+so it needs the network), and keeps its locks in locks/locks.txt, in sections <key>/<file>
+beside the requirements.in they lock, each without its --hash lines: the hashes of every
+package are kept once, in locks/hashes.txt. A copy renders them from there (gcf.locked),
+exactly as uv wrote them. The file holds the combinations that exist now, and no other. docs/decisions/0007-locked-requirements.md says why.
 """
 
 from __future__ import annotations
@@ -46,19 +46,19 @@ def render(template: Path, destination: Path, answers: dict[str, str]) -> None:
     )
 
 
-def keep(gcf: ModuleType, lock: Path, kept: Path, hashes: dict[str, list[str]]) -> None:
-    """Store a lock without its hashes, which go to `hashes` (locks/hashes.txt)."""
+def without_hashes(gcf: ModuleType, lock: Path, hashes: dict[str, list[str]]) -> str:
+    """A lock as it is kept: without its hashes, which go to `hashes` (locks/hashes.txt)."""
     text = lock.read_text()
     without, found = gcf.without_hashes(text)
     for package, values in found.items():
         if hashes.setdefault(package, values) != values:
             raise SystemExit(f"{lock}: {package} has other hashes than in another lock")
     assert gcf.with_hashes(without, found) == text, f"{lock}: not kept as uv wrote it"
-    kept.write_text(without)
+    return without
 
 
 def lock_all(gcf: ModuleType, root: Path, repos: list[Path], upgrade: bool) -> Path:
-    """Lock every package any repo can hold, together (locks/all/): the versions each
+    """Lock every package any repo can hold, together (the sections all/... of locks.txt): the versions each
     combination's lock prefers, and the constraints of this repository's .venv (tasks.py),
     so that the tests run the versions that deploy."""
     lines: dict[str, None] = {}
@@ -84,7 +84,7 @@ def lock_all(gcf: ModuleType, root: Path, repos: list[Path], upgrade: bool) -> P
 def main(argv: list[str]) -> int:
     gcf = load_gcf()
     upgrade = "--upgrade" in argv
-    kept: set[str] = set()
+    kept: dict[tuple[str, str], str] = {}
     with tempfile.TemporaryDirectory() as temporary:
         template = Path(temporary) / "gcf-template"
         shutil.copytree(
@@ -99,31 +99,22 @@ def main(argv: list[str]) -> int:
         all_repos = [repo for repo, _ in repos.values()]
         union = lock_all(gcf, Path(temporary) / "all", all_repos, upgrade)
         hashes: dict[str, list[str]] = {}
-        folder = gcf.LOCKS / "all"
-        folder.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(union.with_name("requirements.in"), folder / "requirements.in")
+        kept["all", "requirements.in"] = union.with_name("requirements.in").read_text()
         for name in ("requirements.txt", "requirements-dev.txt"):
-            keep(gcf, union.with_name(name), folder / name, hashes)
-        kept.add("all")
+            kept["all", name] = without_hashes(gcf, union.with_name(name), hashes)
         for key, (repo, answers) in repos.items():
-            kept.add(key)
             print(f"locking {key}: {answers}", flush=True)
             for _, name in LOCKS:
                 shutil.copyfile(union, repo / name)  # its versions preferred
             lock(repo)
-            folder = gcf.LOCKS / key
-            folder.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(repo / "requirements.in", folder / "requirements.in")
+            kept[key, "requirements.in"] = (repo / "requirements.in").read_text()
             for _, name in LOCKS:
-                keep(gcf, repo / name, folder / name, hashes)
+                kept[key, name] = without_hashes(gcf, repo / name, hashes)
     gcf.HASHES.write_text(
         "".join(f"{package} {' '.join(hashes[package])}\n" for package in sorted(hashes))
     )
-    for folder in gcf.LOCKS.iterdir():
-        if folder.is_dir() and folder.name not in kept:
-            shutil.rmtree(folder)
-            print(f"removed {folder.name}: no combination writes its requirements.in")
-    print(f"{len(kept)} locks in {gcf.LOCKS.relative_to(ROOT)}/")
+    gcf.STORE.write_text(gcf.store_text(kept))
+    print(f"{len(repos)} combinations locked in {gcf.STORE.relative_to(ROOT)}")
     return 0
 
 

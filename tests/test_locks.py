@@ -26,7 +26,6 @@ from packaging.requirements import Requirement
 from conftest import ROOT, copier_jinja, load_module
 
 gcf = load_module(ROOT / "extensions" / "gcf.py", "gcf_template_extension_locks")
-STORE = ROOT / "locks"
 NAMES = [lock for _, lock in LOCKS]
 
 
@@ -55,14 +54,14 @@ KEYS = combinations()
 
 def test_every_combination_of_answers_has_its_locks_and_no_lock_is_left_over() -> None:
     assert len(KEYS) >= 13
-    stored = {p.name for p in STORE.iterdir() if p.is_dir()} - {"all"}
+    files = gcf.stored_files()
+    stored = {key for key, _ in files} - {"all"}
     missing = {key: KEYS[key] for key in KEYS.keys() - stored}
     assert missing == {}, "run python3 tasks.py lock"
     assert stored - KEYS.keys() == set(), "locks of no combination: run python3 tasks.py lock"
     for key in KEYS:
-        assert sorted(p.name for p in (STORE / key).iterdir()) == sorted(
-            ["requirements.in", *NAMES]
-        )
+        assert sorted(name for k, name in files if k == key) == sorted(["requirements.in", *NAMES])
+    assert gcf.store_text(files) == gcf.STORE.read_text()  # as tasks.py lock writes it
 
 
 def test_the_hashes_kept_apart_are_those_of_the_locked_packages() -> None:
@@ -70,13 +69,14 @@ def test_the_hashes_kept_apart_are_those_of_the_locked_packages() -> None:
     has its hashes there (or a copy would fail to render), and nothing else is kept."""
     hashes = gcf.read_hashes()
     locked = set()
-    for path in STORE.glob("*/requirements*.txt"):
-        assert "--hash=" not in path.read_text(), path
-        locked |= {
-            f"{name}=={version}"
-            for name, versions in locked_versions(path.read_text()).items()
-            for version in versions
-        }
+    for (key, name), text in gcf.stored_files().items():
+        if name.endswith(".txt"):
+            assert "--hash=" not in text, (key, name)
+            locked |= {
+                f"{package}=={version}"
+                for package, versions in locked_versions(text).items()
+                for version in versions
+            }
     assert {
         normalized(p.partition("==")[0]) + "==" + p.partition("==")[2] for p in hashes
     } == locked
@@ -110,9 +110,12 @@ def test_each_lock_pins_what_its_source_pins_and_hashes_every_package(repo: Path
     """Fails when a pin of requirements*.in.jinja changed and the locks were not made again,
     or when a lock has a package without --hash (pip would refuse the whole file)."""
     assert stale(repo) == []
-    # The folder is named by the requirements.in it locks, kept beside the locks.
-    stored = STORE / repo.name
-    assert gcf.lock_key((stored / "requirements.in").read_text()) == repo.name
+    # The section is named by the requirements.in it locks, kept beside the locks.
+    kept = gcf.stored_files()[repo.name, "requirements.in"]
+    assert gcf.lock_key(kept) == repo.name
+    stored = repo / "stored"
+    stored.mkdir(exist_ok=True)
+    (stored / "requirements.in").write_text(kept)
     assert direct_requirements(stored, "requirements.in") == direct_requirements(
         repo, "requirements.in"
     )
@@ -148,16 +151,18 @@ def test_a_copy_holds_the_locks_of_its_requirements(render) -> None:
 
 def test_the_tests_run_the_locked_versions() -> None:
     """Every package a lock holds that this repository's .venv has is installed at the
-    locked version (tasks.py installs .venv with locks/all as constraints), so that the
+    locked version (tasks.py installs .venv with all/requirements-dev.txt as constraints), so that the
     generated repos' tests here run what their deploys install."""
     installed = {
         normalized(d.metadata["Name"]): d.version for d in importlib.metadata.distributions()
     }
     differing = {}
-    for path in sorted(STORE.glob("*/requirements*.txt")):
-        for name, versions in locked_versions(path.read_text()).items():
+    for (key, lock), text in sorted(gcf.stored_files().items()):
+        if not lock.endswith(".txt"):
+            continue
+        for name, versions in locked_versions(text).items():
             if name in installed and installed[name] not in versions:
-                differing[f"{path.parent.name}/{path.name}: {name}"] = (installed[name], versions)
+                differing[f"{key}/{lock}: {name}"] = (installed[name], versions)
     assert differing == {}, "run python3 tasks.py venv (or python3 tasks.py lock)"
 
 
@@ -168,7 +173,7 @@ def test_every_dependency_of_the_devkit_is_in_the_dev_lock() -> None:
     names = {normalized(Requirement(r).name) for r in requires}
     assert names
     for key in KEYS:
-        dev = locked_versions((STORE / key / "requirements-dev.txt").read_text())
+        dev = locked_versions(gcf.stored_files()[key, "requirements-dev.txt"])
         assert names - dev.keys() == set(), key
 
 
