@@ -45,9 +45,15 @@ def main() -> int:
         return 0
 
     branch = git("config", "--get", "init.defaultBranch").stdout.strip() or "main"
-    for args in (("init", "--quiet", f"--initial-branch={branch}"), ("add", "--all")):
+    # `add` with a threshold of 1 byte writes every file into one pack (git's bulk check-in)
+    # rather than a file and a folder each: the same objects, written faster.
+    steps = {
+        "init": ("init", "--quiet", f"--initial-branch={branch}"),
+        "add": ("-c", "core.bigFileThreshold=1", "add", "--all"),
+    }
+    for step, args in steps.items():
         if (result := git(*args)).returncode != 0:
-            print(f"gcf-template: git {args[0]} failed: {result.stderr.strip()}", file=sys.stderr)
+            print(f"gcf-template: git {step} failed: {result.stderr.strip()}", file=sys.stderr)
             print(f"gcf-template: run by hand: {BY_HAND}", file=sys.stderr)
             return 0
     commit = git("commit", "--quiet", "--message", MESSAGE)
