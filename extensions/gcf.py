@@ -10,18 +10,23 @@
 
 from __future__ import annotations
 
+import _imp
 import contextlib
 import functools
 import hashlib
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import json
+import marshal
 import os
 import pickle
 import re
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from types import ModuleType
+from types import CodeType, ModuleType
 from typing import Any, ClassVar
 
 from copier_template_extensions import ContextHook
@@ -32,6 +37,8 @@ from jinja2.runtime import Context
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "devkit" / "src" / "gcf_devkit" / "rules"
+# Where copies keep compiled Jinja and the rules' compiled Python (cache_folder()).
+CACHE_VARIABLE = "GCF_TEMPLATE_CACHE"
 # The locks of every requirements.in the template can write (`python3 tasks.py lock`), in one
 # file of sections named <lock_key()>/<file> (every copy checks out this repository: one file
 # is far quicker to write than a folder of them): docs/decisions/0007-locked-requirements.md.
@@ -71,6 +78,58 @@ COPIER_VERSION = "9.19.1"
 COPIER_TEMPLATE_EXTENSIONS_VERSION = "0.3.4"
 
 
+def cache_folder() -> Path | None:
+    """Where copies keep what they compiled (GCF_TEMPLATE_CACHE: a folder, or "off"), else the
+    user's cache folder, beside the git mirrors Copier keeps there."""
+    folder = os.environ.get(CACHE_VARIABLE, "")
+    if folder.lower() == "off":
+        return None
+    if folder:
+        return Path(folder)
+    from platformdirs import user_cache_path  # a dependency of Copier
+
+    return user_cache_path("gcf-template", appauthor=False)
+
+
+class CachedCode(importlib.machinery.SourceFileLoader):
+    """Loads a module of the rules with its compiled code kept in the cache folder, found by
+    its source: Python writes its own into the temporary clone of the template, which goes."""
+
+    def get_code(self, fullname: str) -> CodeType:
+        source = self.get_data(self.path)
+        folder = cache_folder()
+        if folder is None:
+            return self.source_to_code(source, self.path)
+        digest = hashlib.sha256(importlib.util.MAGIC_NUMBER + source).hexdigest()
+        path = folder / "python" / f"{digest}.code"
+        try:
+            code = marshal.loads(path.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            code = self.source_to_code(source, self.path)
+            with contextlib.suppress(OSError):
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as file:
+                    file.write(marshal.dumps(code))
+                os.replace(file.name, path)
+        _imp._fix_co_filename(code, self.path)  # tracebacks name this clone's file
+        return code
+
+
+class RulesFinder(importlib.abc.MetaPathFinder):
+    """Finds the modules of one loaded rules package, and loads them with CachedCode."""
+
+    def __init__(self, package: str) -> None:
+        self.package = package
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if not fullname.startswith(self.package + "."):
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is not None and spec.origin and spec.origin.endswith(".py"):
+            spec.loader = CachedCode(fullname, spec.origin)
+        return spec
+
+
 def load_rules() -> ModuleType:
     """gcf_devkit.rules of this template, under a module name of its own: one per content,
     so that a process making many copies (a test suite, a platform team's script) loads it once."""
@@ -79,11 +138,13 @@ def load_rules() -> ModuleType:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     name = "_gcf_template_rules_" + digest.hexdigest()[:16]
     if name not in sys.modules:
+        init = str(RULES / "__init__.py")
         spec = importlib.util.spec_from_file_location(
-            name, RULES / "__init__.py", submodule_search_locations=[str(RULES)]
+            name, init, loader=CachedCode(name, init), submodule_search_locations=[str(RULES)]
         )
         assert spec is not None
         assert spec.loader is not None
+        sys.meta_path.insert(0, RulesFinder(name))
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
@@ -91,10 +152,6 @@ def load_rules() -> ModuleType:
 
 
 rules = load_rules()
-
-# Where compiled Jinja is kept between copies: GCF_TEMPLATE_JINJA_CACHE (a folder, or "off"),
-# else the user's cache folder, beside the git mirrors Copier keeps there.
-CACHE_VARIABLE = "GCF_TEMPLATE_JINJA_CACHE"
 
 
 class CompiledCache(FileSystemBytecodeCache):
@@ -175,14 +232,8 @@ def syntax_of(environment: Environment) -> str:
 
 def compiled_cache() -> CompiledCache | None:
     """The cache of compiled Jinja between copies, or None when it is off."""
-    folder = os.environ.get(CACHE_VARIABLE, "")
-    if folder.lower() == "off":
-        return None
-    if not folder:
-        from platformdirs import user_cache_path  # a dependency of Copier
-
-        return CompiledCache(user_cache_path("gcf-template", appauthor=False) / "jinja")
-    return CompiledCache(Path(folder))
+    folder = cache_folder()
+    return None if folder is None else CompiledCache(folder / "jinja")
 
 
 def lock_key(direct: str) -> str:

@@ -2,19 +2,20 @@
 
 A copy with a warm cache is byte for byte a copy without one and compiles nothing; a template
 changed since is compiled again, never served stale; a broken or unwritable cache never fails
-a copy; GCF_TEMPLATE_JINJA_CACHE=off keeps nothing.
+a copy; GCF_TEMPLATE_CACHE=off keeps nothing.
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import copier
 import jinja2
 import pytest
 
-VARIABLE = "GCF_TEMPLATE_JINJA_CACHE"
+VARIABLE = "GCF_TEMPLATE_CACHE"
 
 
 def files(tree: Path) -> dict[str, bytes]:
@@ -109,3 +110,35 @@ def test_a_broken_or_unwritable_cache_never_fails_a_copy(
     blocked.write_text("not a folder")
     monkeypatch.setenv(VARIABLE, str(blocked))
     assert copy(template_copy, tmp_path / "unwritable") == first
+
+
+def test_the_rules_compiled_python_is_kept_and_found_by_its_source(
+    template_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each module of the rules is compiled once; a later copy, from another clone, loads it
+    from the cache, and its tracebacks name that clone's files."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(VARIABLE, str(cache))
+    clones = [tmp_path / "first", tmp_path / "second"]
+    for number, clone in enumerate(clones):
+        shutil.copytree(template_copy, clone / "template")
+        # Rules of their own content (the package is loaded once per content), one module apart.
+        common = clone / "template" / "devkit" / "src" / "gcf_devkit" / "rules" / "_common.py"
+        common.write_text(common.read_text() + f"PROBE = {number}\n")
+    modules = len(list(clones[0].glob("template/devkit/src/gcf_devkit/rules/*.py")))
+
+    copy(clones[0] / "template", clones[0] / "repo")
+    assert len(list((cache / "python").iterdir())) == modules
+    copy(clones[1] / "template", clones[1] / "repo")
+    assert len(list((cache / "python").iterdir())) == modules + 1  # only _common.py again
+
+    [second] = [
+        module
+        for name, module in list(sys.modules.items())
+        if name.startswith("_gcf_template_rules_") and name.endswith("._common")
+        if getattr(module, "PROBE", None) == 1
+    ]
+    names = sys.modules[second.__name__.rpartition(".")[0] + "._names"]
+    cached = next(f for f in vars(names).values() if getattr(f, "__module__", "") == names.__name__)
+    assert cached.__code__.co_filename == names.__file__
+    assert names.__file__.startswith(str(clones[1]))
