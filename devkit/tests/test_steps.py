@@ -424,3 +424,169 @@ def test_each_kind_of_step_prints_this_shell(
     if check_line is not None:
         assert step.check_line() == check_line
     assert step.line() == line
+
+
+# -- a real run's steps, one by one: where they run, what they print, how they fail
+
+
+def shell(script: str) -> tuple[str, ...]:
+    return ("sh", "-c", script)
+
+
+def test_a_real_run_runs_each_step_in_the_repo_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Commands run from the repo's root (a deploy uploads `--source=.`), the look too."""
+    (tmp_path / "there").write_text("")
+    steps = [
+        _steps.Step(shell("pwd > made")),
+        _steps.Step(shell("touch skipped"), exists=("test", "-f", "there")),
+        _steps.Step(shell("touch created"), exists=("test", "-f", "absent")),
+        _steps.Step(shell("touch new"), exists=("test", "-f", "there"), update=shell("pwd > upd")),
+    ]
+    _steps.execute(steps, "setup", tmp_path)
+    assert (tmp_path / "made").read_text() == f"{tmp_path}\n"
+    assert (tmp_path / "upd").read_text() == f"{tmp_path}\n"
+    assert (tmp_path / "created").exists()
+    assert not (tmp_path / "skipped").exists()
+    assert not (tmp_path / "new").exists()
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        "setup: sh -c 'pwd > made'",
+        "setup: exists, left as it is: test -f there",
+        "setup: sh -c 'touch created'",
+        "setup: sh -c 'pwd > upd'",
+    ]
+
+
+def test_a_failed_step_says_what_was_done_and_what_was_not(tmp_path: Path) -> None:
+    steps = [
+        _steps.Step(shell("true")),
+        _steps.Step(shell("exit 1")),
+        _steps.Step(CREATE, exists=DESCRIBE),
+        _steps.Step(("gcloud", "d")),
+    ]
+    with pytest.raises(_steps.CommandError) as raised:
+        _steps.execute(steps, "setup", tmp_path)
+    assert str(raised.value) == (
+        "failed: sh -c 'exit 1'\n1 step(s) done before it; not run:\n"
+        "gcloud a describe x >/dev/null 2>&1 || gcloud a create x\ngcloud d"
+    )
+    with pytest.raises(_steps.CommandError) as raised:
+        _steps.execute([_steps.Step(shell("exit 2"))], "setup", tmp_path)
+    assert str(raised.value) == (
+        "failed: sh -c 'exit 2'\n0 step(s) done before it; not run:\n(nothing)"
+    )
+
+
+def test_a_step_that_cannot_create_its_resource_stops_the_run_before_anything(
+    tmp_path: Path,
+) -> None:
+    steps = [
+        _steps.Step(shell("touch made")),
+        _steps.Step((), exists=("test", "-f", "topic"), missing="topic t is missing: run setup"),
+    ]
+    with pytest.raises(_steps.CommandError) as raised:
+        _steps.execute(steps, "deploy", tmp_path)
+    assert str(raised.value) == "deploy: nothing was changed: topic t is missing: run setup"
+    assert not (tmp_path / "made").exists()
+    # There, in the repo's root: the run goes on.
+    (tmp_path / "topic").write_text("")
+    _steps.execute(steps, "deploy", tmp_path)
+    assert (tmp_path / "made").exists()
+
+
+def test_a_listed_resource_is_there_only_when_the_list_names_it(tmp_path: Path) -> None:
+    """A budget is found by listing: an empty list is a missing budget, made anew."""
+    lists = shell("cat budgets")
+    update = ("sh", "-c", 'echo "$0" > done', _steps.FOUND)
+    step = _steps.Step(shell("echo created > done"), lists, update)
+    (tmp_path / "budgets").write_text("")
+    assert _steps.probe(step, tmp_path) is None
+    _steps.execute([step], "setup", tmp_path)
+    assert (tmp_path / "done").read_text() == "created\n"
+    (tmp_path / "budgets").write_text("budgets/b-1\n")
+    assert _steps.probe(step, tmp_path) == "budgets/b-1"
+    _steps.execute([step], "setup", tmp_path)
+    assert (tmp_path / "done").read_text() == "budgets/b-1\n"
+
+
+@pytest.fixture
+def fake_gcloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A gcloud on PATH that logs its folder and arguments and prints $ANSWER (or fails)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "gcloud"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$(pwd) $*" >> {tmp_path}/gcloud.log\n'
+        '[ -n "$ANSWER" ] || { echo "ERROR: (gcloud) permission denied" >&2; exit 1; }\n'
+        'echo "$ANSWER"\n'
+    )
+    script.chmod(stat.S_IRWXU)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return tmp_path / "gcloud.log"
+
+
+def test_the_project_number_comes_from_gcloud(
+    fake_gcloud: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _steps.project_number("my-project-dev", tmp_path, dry_run=True) == "PROJECT_NUMBER"
+    assert not fake_gcloud.exists()  # a dry run asks nothing
+    monkeypatch.setenv("ANSWER", "123456789012")
+    assert _steps.project_number("my-project-dev", tmp_path, dry_run=False) == "123456789012"
+    assert fake_gcloud.read_text() == (
+        f"{tmp_path} projects describe my-project-dev --format=value(projectNumber)\n"
+    )
+    monkeypatch.setenv("ANSWER", "")
+    with pytest.raises(_steps.CommandError) as raised:
+        _steps.project_number("my-project-dev", tmp_path, dry_run=False)
+    assert str(raised.value) == (
+        "gcloud projects describe my-project-dev '--format=value(projectNumber)' failed:\n"
+        "ERROR: (gcloud) permission denied"
+    )
+
+
+def test_a_real_run_needs_gcloud(fake_gcloud: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _steps.require_gcloud()  # on PATH: nothing to say
+    monkeypatch.setenv("PATH", str(fake_gcloud.parent / "empty"))
+    with pytest.raises(_steps.CommandError) as raised:
+        _steps.require_gcloud()
+    assert str(raised.value) == (
+        "gcloud is not installed: see https://cloud.google.com/sdk/docs/install"
+    )
+
+
+def test_a_plan_creates_what_describe_does_not_find_and_grants_exactly(repo: Repo) -> None:
+    plan = _steps.Plan(Project.load(repo()), "dev", "my-project-dev", "42")
+    plan.create(("pubsub", "topics"), "t-dev", "--labels=a=b")
+    plan.create(("eventarc", "channels"), "c", project="other", scope=("--location=global",))
+    plan.grant(("projects",), "my-project-dev", "serviceAccount:a@b", "roles/x")
+    plan.grant(("projects",), "my-project-dev", "serviceAccount:a@b", "roles/y", condition="c")
+    plan.grant(("pubsub", "topics"), "t-dev", "serviceAccount:a@b", "roles/z", condition="c")
+    assert [(" ".join(s.command), " ".join(s.exists)) for s in plan.steps] == [
+        (
+            "gcloud pubsub topics create t-dev --project=my-project-dev --labels=a=b",
+            "gcloud pubsub topics describe t-dev --project=my-project-dev",
+        ),
+        (
+            "gcloud eventarc channels create c --project=other --location=global",
+            "gcloud eventarc channels describe c --project=other --location=global",
+        ),
+        (
+            "gcloud projects add-iam-policy-binding my-project-dev --member=serviceAccount:a@b "
+            "--role=roles/x --condition=None --quiet",
+            "",
+        ),
+        (
+            "gcloud projects add-iam-policy-binding my-project-dev --member=serviceAccount:a@b "
+            "--role=roles/y --condition=c --quiet",
+            "",
+        ),
+        (
+            "gcloud pubsub topics add-iam-policy-binding t-dev --project=my-project-dev "
+            "--member=serviceAccount:a@b --role=roles/z --quiet",
+            "",
+        ),
+    ]
