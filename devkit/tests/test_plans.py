@@ -8,6 +8,7 @@ repository's deploy jobs. Then the cost warnings of `gcf check` and `gcf setup`.
 
 from __future__ import annotations
 
+import io
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -1194,6 +1195,56 @@ def test_the_repository_id_is_looked_up_or_given(
         setup.repository_id("github_actions", "acme/x", dry_run=False)
 
 
+def test_the_repository_id_request_names_the_repository_and_carries_the_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GitHub's API takes OWNER/NAME and a bearer token; GitLab's the quoted path and its own
+    header; both are asked for JSON, and give up after 20 s."""
+    monkeypatch.delenv("REPOSITORY_ID", raising=False)
+    monkeypatch.setenv("GITHUB_TOKEN", "gh-token")
+    monkeypatch.setenv("GITLAB_TOKEN", "gl-token")
+    asked: list[tuple[str, dict[str, str], float]] = []
+
+    class Answer(io.BytesIO):
+        pass
+
+    def fake_urlopen(request: Any, timeout: float) -> Answer:
+        asked.append((request.full_url, dict(request.header_items()), timeout))
+        return Answer(b'{"id": "123"}')
+
+    monkeypatch.setattr("gcf_devkit.cloud.setup.urllib.request.urlopen", fake_urlopen)
+    assert setup.repository_id("github_actions", "acme/x", dry_run=False) == "123"
+    assert setup.repository_id("gitlab_ci", "group/sub/x", dry_run=False) == "123"
+    assert asked == [
+        (
+            "https://api.github.com/repos/acme/x",
+            {"Accept": "application/json", "Authorization": "Bearer gh-token"},
+            20,
+        ),
+        (
+            "https://gitlab.com/api/v4/projects/group%2Fsub%2Fx",
+            {"Accept": "application/json", "Private-token": "gl-token"},
+            20,
+        ),
+    ]
+    asked.clear()
+    monkeypatch.delenv("GITHUB_TOKEN")  # a public repository: no token
+    setup.repository_id("github_actions", "acme/x", dry_run=False)
+    assert asked[0][1] == {"Accept": "application/json"}
+
+    def failing(request: Any, timeout: float) -> Answer:
+        raise OSError("HTTP Error 404: Not Found")
+
+    monkeypatch.setattr("gcf_devkit.cloud.setup.urllib.request.urlopen", failing)
+    with pytest.raises(setup.CommandError) as raised:
+        setup.repository_id("github_actions", "acme/x", dry_run=False)
+    assert str(raised.value) == (
+        "cannot look up the id of acme/x (HTTP Error 404: Not Found): give it as "
+        "REPOSITORY_ID=<id> (GitHub: `gh api repos/OWNER/NAME --jq .id`; GitLab: the project "
+        "page's Project ID)"
+    )
+
+
 def own(function: str) -> str:
     """The identity of its own that a function of functions.yaml runs as by default."""
     return rules.function_account("my-function", "my-project-id", function)
@@ -1257,3 +1308,73 @@ def test_the_run_route_gives_every_setting_explicitly(repo: Repo) -> None:
         "--quiet",
     )
     assert list(plan.units) == ["my-function"]
+
+
+def setup_line(plan: _steps.Plan, *words: str) -> str:
+    """The dry run's one line for the step whose command starts with gcloud `words`."""
+    (step,) = [s for s in plan.steps if s.command[1 : 1 + len(words)] == words]
+    return step.line()
+
+
+def test_setup_makes_its_resources_unless_they_exist_with_these_commands(repo: Repo) -> None:
+    """The exact commands (as the dry run prints them) of the resources setup makes: the upload
+    bucket, the database user, the invoker-admin role and the budget."""
+    entry = {"trigger_type": "storage", "storage_bucket": "my-uploads", "trigger_location": "eu"}
+    plan = setup_plan(repo({"up": entry}))
+    assert setup_line(plan, "storage", "buckets", "create") == (
+        "gcloud storage buckets describe gs://my-uploads '--format=value(name)' >/dev/null 2>&1 "
+        "|| gcloud storage buckets create gs://my-uploads --project=my-project-dev "
+        "--location=eu --uniform-bucket-level-access"
+    )
+    permissions = (
+        "--permissions=cloudfunctions.functions.getIamPolicy,cloudfunctions.functions.setIamPolicy"
+        ",run.services.getIamPolicy,run.services.setIamPolicy"
+    )
+    assert setup_line(plan, "iam", "roles", "create") == (
+        "if gcloud iam roles describe gcfTemplateInvokerAdmin --project=my-project-dev "
+        ">/dev/null 2>&1; then gcloud iam roles update gcfTemplateInvokerAdmin "
+        f"--project=my-project-dev {permissions} --quiet; else gcloud iam roles create "
+        "gcfTemplateInvokerAdmin --project=my-project-dev "
+        f"'--title=gcf-template: who may invoke a function' {permissions} --stage=GA; fi"
+    )
+    plan = setup_plan(repo(answers=DATABASE))
+    # Its identity may connect to this one instance, and sign in to it.
+    only = (
+        '\'--condition=expression=resource.name == "projects/my-project-id/instances/orders-db" '
+        '|| resource.name.startsWith("projects/my-project-id/instances/orders-db/"),'
+        "title=only orders-db (Cloud SQL)'"
+    )
+    assert [s.line() for s in plan.steps if "--role=roles/cloudsql." in " ".join(s.command)] == [
+        "gcloud projects add-iam-policy-binding my-project-id "
+        f"--member=serviceAccount:{SA} --role=roles/cloudsql.{role} {only} --quiet"
+        for role in ("client", "instanceUser")
+    ]
+    assert setup_line(plan, "sql", "users", "create") == (
+        "gcloud sql users describe my-function-86e4-sa@my-project-id.iam --instance=orders-db "
+        "--project=my-project-id >/dev/null 2>&1 || gcloud sql users create "
+        "my-function-86e4-sa@my-project-id.iam --instance=orders-db "
+        "--type=cloud_iam_service_account --project=my-project-id"
+    )
+    plan = setup_plan(
+        repo(answers={"billing_account": "01ABCD-23EF45-6789AB", "monthly_budget": 50})
+    )
+    settings = (
+        "--billing-account=01ABCD-23EF45-6789AB '--display-name=my-project-dev monthly budget' "
+        "--budget-amount=50 --filter-projects=projects/my-project-dev "
+        "--notifications-rule-pubsub-topic=projects/my-project-dev/topics/budget-alerts"
+    )
+    assert setup_line(plan, "pubsub", "topics", "create") == (
+        "gcloud pubsub topics describe budget-alerts --project=my-project-dev >/dev/null 2>&1 "
+        "|| gcloud pubsub topics create budget-alerts --project=my-project-dev"
+    )
+    assert setup_line(plan, "billing", "budgets", "create") == (
+        "if found=$(gcloud billing budgets list --billing-account=01ABCD-23EF45-6789AB "
+        "'--filter=displayName='\"'\"'my-project-dev monthly budget'\"'\"'' "
+        "'--format=value(name)' --limit=1) && [ -n \"$found\" ]; then gcloud billing budgets "
+        f'update "$found" {settings} --clear-threshold-rules '
+        "--add-threshold-rule=percent=0.5 --add-threshold-rule=percent=0.8 "
+        "--add-threshold-rule=percent=1.0 --add-threshold-rule=percent=1.0,basis=forecasted-spend"
+        f"; else gcloud billing budgets create {settings} --threshold-rule=percent=0.5 "
+        "--threshold-rule=percent=0.8 --threshold-rule=percent=1.0 "
+        "--threshold-rule=percent=1.0,basis=forecasted-spend; fi"
+    )

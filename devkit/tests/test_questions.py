@@ -182,6 +182,17 @@ def test_retry_check_follows_the_trigger_of_the_pipeline() -> None:
     assert message.endswith(" (got false)")
 
 
+def test_the_pipeline_takes_the_locations_of_a_storage_trigger() -> None:
+    """Its first function starts from an upload: a multi-region such as eu is a place."""
+    assert (
+        question_error("trigger_location", {"preset": "pipeline", "trigger_location": "eu"}) == ""
+    )
+    pubsub = {"trigger_type": "pubsub", "trigger_location": "eu"}
+    assert question_error("trigger_location", pubsub).startswith(
+        "trigger_location: must be a region such as us-central1"
+    )
+
+
 def test_pubsub_topic_keeps_room_for_the_suffix_only_when_the_repo_owns_it() -> None:
     """A scheduler's topic, or one with a dead-letter topic, is the repo's: -dev is appended."""
     envs = {"pubsub_topic": LONG_TOPIC, "environments": ["dev", "production"]}
