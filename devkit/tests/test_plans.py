@@ -1378,3 +1378,67 @@ def test_setup_makes_its_resources_unless_they_exist_with_these_commands(repo: R
         "--threshold-rule=percent=0.8 --threshold-rule=percent=1.0 "
         "--threshold-rule=percent=1.0,basis=forecasted-spend; fi"
     )
+
+
+@pytest.mark.parametrize(
+    ("ci_provider", "section"),
+    [
+        ("github_actions", "GitHub Actions"),
+        ("gitlab_ci", "GitLab CI/CD"),
+        ("cloud_build", "Cloud Build"),
+        ("none", "Continuous integration"),
+        ("jenkins", "Deploying"),  # an answers file edited by hand: the general section
+    ],
+)
+def test_setup_points_to_the_readme_section_of_its_ci(
+    repo: Repo, ci_provider: str, section: str
+) -> None:
+    assert setup_plan(repo(answers={"ci_provider": ci_provider})).ci_section() == section
+
+
+def test_the_ci_identity_provider_takes_the_repository_by_id(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool, and the provider named after the repo (its display name cut to 32 characters)."""
+    monkeypatch.setenv("REPOSITORY_ID", "4242")
+    repository = "acme-corporation/a-rather-long-function-repo"
+    plan = setup_plan(repo(answers={"repository": repository}))
+    assert setup_line(plan, "iam", "workload-identity-pools", "create") == (
+        "gcloud iam workload-identity-pools describe github --project=my-project-dev "
+        "--location=global >/dev/null 2>&1 || gcloud iam workload-identity-pools create github "
+        "--project=my-project-dev --location=global '--display-name=GitHub Actions'"
+    )
+    where = (
+        "my-function-86e4 --project=my-project-dev --location=global "
+        "--workload-identity-pool=github"
+    )
+    settings = (
+        f"--display-name=acme-corporation/a-rather-long-f '--description=gcf-template: {repository}' "
+        "--issuer-uri=https://token.actions.githubusercontent.com "
+        "'--attribute-mapping=google.subject=assertion.sub,attribute.repository=assertion.repository,"
+        'attribute.deploy=assertion.repository_id+"/"+assertion.environment\' '
+        '\'--attribute-condition=assertion.repository_id=="4242" && '
+        '((assertion.environment=="dev") || '
+        '(assertion.environment=="production" && assertion.ref_type=="tag"))\''
+    )
+    assert setup_line(plan, "iam", "workload-identity-pools", "providers", "create-oidc") == (
+        f"if gcloud iam workload-identity-pools providers describe {where} "
+        "'--format=value(description)' >/dev/null 2>&1; then gcloud iam workload-identity-pools "
+        f"providers update-oidc {where} {settings}; else gcloud iam workload-identity-pools "
+        f"providers create-oidc {where} {settings}; fi"
+    )
+
+
+def test_a_storage_trigger_needs_the_storage_service_agent(repo: Repo) -> None:
+    """Cloud Storage's agent exists once asked for: setup asks, for a storage function only."""
+    agent = ("gcloud", "storage", "service-agent", "--project=my-project-dev")
+    entry = {"trigger_type": "storage", "storage_bucket": "my-uploads"}
+    assert agent in commands(setup_plan(repo({"up": entry})))
+    tick = {"trigger_type": "scheduler", "pubsub_topic": "ticks", "schedule": "0 * * * *"}
+    plan = setup_plan(repo({"tick": tick}))
+    assert agent not in commands(plan)
+    # A scheduler's topic is the repo's own: setup makes it.
+    topics = [c for c in commands(plan) if c[1:4] == ("pubsub", "topics", "create")]
+    assert topics == [
+        ("gcloud", "pubsub", "topics", "create", "ticks-dev", "--project=my-project-dev")
+    ]
