@@ -1442,3 +1442,42 @@ def test_a_storage_trigger_needs_the_storage_service_agent(repo: Repo) -> None:
     assert topics == [
         ("gcloud", "pubsub", "topics", "create", "ticks-dev", "--project=my-project-dev")
     ]
+
+
+def test_setup_creates_each_identity_unless_it_exists(repo: Repo) -> None:
+    """A runtime identity is made when missing; the deployer carries the repo's description,
+    and one that another repo made stops the run before anything changes."""
+    entry = {"trigger_type": "storage", "storage_bucket": "my-uploads"}
+    plan = setup_plan(repo({"up": entry}))
+    created = [s for s in plan.steps if s.command[1:4] == ("iam", "service-accounts", "create")]
+    runtime, delivery, deployer = created
+    assert runtime.line() == (
+        "gcloud iam service-accounts describe "
+        "my-function-3ee4-up@my-project-id.iam.gserviceaccount.com --project=my-project-id "
+        ">/dev/null 2>&1 || gcloud iam service-accounts create my-function-3ee4-up "
+        "--project=my-project-id '--display-name=up runtime'"
+    )
+    assert delivery.command[4:] == (
+        "my-function-86e4-trg",
+        "--project=my-project-id",
+        "--display-name=up event delivery",
+    )
+    assert deployer.line() == (
+        f"gcloud iam service-accounts describe {DEPLOYER} --project=my-project-id "
+        "'--format=value(description)' >/dev/null 2>&1 || gcloud iam service-accounts create "
+        "my-function-86e4-dep-dev --project=my-project-id "
+        "'--display-name=my-function deployer (dev)' "
+        "'--description=gcf-template: acme/my-function, dev'"
+    )
+    assert deployer.check_line() == (
+        f"if found=$(gcloud iam service-accounts describe {DEPLOYER} --project=my-project-id "
+        "'--format=value(description)' 2>/dev/null); then case $found in "
+        "'gcf-template: acme/my-function, dev') ;; *) { echo "
+        f'"{DEPLOYER} exists and is not this repo\'s deployer for dev: it is $found" >&2; '
+        "exit 1; } ;; esac; fi"
+    )
+    # Eventarc delivers the bucket's events as the delivery identity.
+    receiver = [c for c in commands(plan) if "--role=roles/eventarc.eventReceiver" in c]
+    assert [c[4] for c in receiver] == [
+        "--member=serviceAccount:my-function-86e4-trg@my-project-id.iam.gserviceaccount.com"
+    ]
