@@ -1059,3 +1059,45 @@ def test_ids_keep_as_much_of_the_names_as_fits() -> None:
     assert rules.function_account("my-function", "p", "validate-and-parse") == (
         "my-function-0f2c-validate@p.iam.gserviceaccount.com"
     )
+
+
+# -- secrets and roles: every shape an entry can take, and its exact verdict
+
+ENTRY_FORM = "secrets: each entry must be NAME=secret-id:version or /dir/file=secret-id:version"
+ID_RULE = (
+    "secrets: the secret id must be 1-255 letters, digits, _ and -, or projects/PROJECT/secrets/ID"
+)
+MOUNT = "secrets: a mount path must be a file in a directory, such as /etc/secrets/api_key"
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("API_KEY=My_Secret:1", ""),  # secret ids take capitals
+        ("API_KEY=projects/my-project/secrets/My_Secret:latest", ""),
+        ("/etc/Secrets/Key=s:1", ""),
+        ("API_KEY", f'{ENTRY_FORM} (got "API_KEY")'),
+        (["API_KEY=s:1"], f'{ENTRY_FORM} (got ["API_KEY=s:1"])'),
+        # The version is after the last ':', and a secret id holds none.
+        ("API_KEY=abc:def:1", f'{ID_RULE} (got "API_KEY=abc:def:1")'),
+        ("/etc/./key=s:1", f'{MOUNT} (got "/etc/./key=s:1")'),
+        ("/etc/secrets/.=s:1", f'{MOUNT} (got "/etc/secrets/.=s:1")'),
+        ("/etc/secrets/..=s:1", f'{MOUNT} (got "/etc/secrets/..=s:1")'),
+        (
+            "PORT=s:1",
+            "secrets: PORT is reserved (by Cloud Run or by the env files: FUNCTION_TARGET, "
+            "FUNCTION_SIGNATURE_TYPE, K_SERVICE, K_REVISION, K_CONFIGURATION, PORT, ENVIRONMENT, "
+            'GOOGLE_CLOUD_PROJECT, LOG_LEVEL, THREADS, WORKERS, CONCURRENCY, X_GOOGLE_*) (got "PORT=s:1")',
+        ),
+    ],
+)
+def test_a_secret_entry_verdict(entry: Any, message: str) -> None:
+    assert rules.secrets_error([entry]) == message
+
+
+def test_a_role_on_one_resource() -> None:
+    assert rules.roles_error([{"role": "roles/bigquery.dataEditor", "dataset": "Sales_Data"}]) == ""
+    assert rules.roles_error([{"role": "roles/bigquery.dataEditor", "table": "x"}]) == (
+        "roles: a role on one resource is {role: ROLE, KIND: NAME} with KIND one of bucket, "
+        'topic, dataset, secret (got {"role": "roles/bigquery.dataEditor", "table": "x"})'
+    )
