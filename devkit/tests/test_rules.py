@@ -1101,3 +1101,22 @@ def test_a_role_on_one_resource() -> None:
         "roles: a role on one resource is {role: ROLE, KIND: NAME} with KIND one of bucket, "
         'topic, dataset, secret (got {"role": "roles/bigquery.dataEditor", "table": "x"})'
     )
+
+
+def test_cron_fields_allow_exactly_these_values() -> None:
+    minute, hour, _, _, weekday = rules.CRON_FIELDS
+    assert minute.values("*") == set(range(60))
+    assert hour.values("*") == set(range(24))
+    assert minute.values("*/1") == set(range(60))  # a step of 1 is every value
+    assert rules.cron_error("*/1 * * * *") == ""
+    assert minute.values("*/30,5") == {0, 5, 30}  # a list goes on after a *
+    assert hour.values("9-17/4") == {9, 13, 17}
+    assert weekday.values("MON-FRI") == {1, 2, 3, 4, 5}
+
+
+def test_a_time_zone_is_an_iana_name() -> None:
+    assert rules.time_zone_error("Europe/Paris") == ""
+    assert rules.time_zone_error("Mars/Olympus") == (
+        "schedule_time_zone: must be a time zone name from the IANA database, such as Etc/UTC, "
+        'Europe/Paris or America/New_York (got "Mars/Olympus")'
+    )
