@@ -1120,3 +1120,59 @@ def test_a_time_zone_is_an_iana_name() -> None:
         "schedule_time_zone: must be a time zone name from the IANA database, such as Etc/UTC, "
         'Europe/Paris or America/New_York (got "Mars/Olympus")'
     )
+
+
+FIRESTORE_SEGMENT = (
+    "firestore_document: each segment must be an id of letters, digits and - _ . ~ % + @ (not . or "
+    ".. or __id__), or a {wildcard} such as {userId}, separated by single slashes"
+)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: rules.trigger_location_error("moon", "storage"),
+            "trigger_location: must be a region such as us-central1, or one of us, eu, asia, "
+            'nam4, eur4, eur5, eur7, eur8, asia1 (got "moon")',
+        ),
+        # A Pub/Sub trigger has no other place than a region.
+        (
+            lambda: rules.trigger_location_error("eu", "pubsub"),
+            'trigger_location: must be a region such as us-central1 (got "eu")',
+        ),
+        (lambda: rules.trigger_location_error("europe-west1", "pubsub"), ""),
+        (lambda: rules.firestore_document_error("users/."), f'{FIRESTORE_SEGMENT} (got "users/.")'),
+        (
+            lambda: rules.firestore_document_error("users/.."),
+            f'{FIRESTORE_SEGMENT} (got "users/..")',
+        ),
+        (
+            lambda: rules.firestore_document_error("users/__id__"),
+            f'{FIRESTORE_SEGMENT} (got "users/__id__")',
+        ),
+        (
+            lambda: rules.audit_service_error("bigquery"),
+            "audit_service_name: must be a Google API service name ending in .googleapis.com, "
+            'such as bigquery.googleapis.com (got "bigquery")',
+        ),
+    ],
+)
+def test_trigger_settings_exact_words(call: Callable[[], str], message: str) -> None:
+    assert call() == message
+
+
+def test_derived_names_are_cut_without_a_trailing_separator() -> None:
+    """A cut that ends in a hyphen drops it: no "--" before the hash or the suffix."""
+    name = "a" * 26 + "-" + "b" * 10
+    assert rules.provider_id(name) == "a" * 26 + "-" + rules.repo_hash(name)
+    assert rules.state_bucket({"storage_bucket": "my-uploads"}) == "my-uploads-state"
+    bucket = "b" * 56 + "-" + "c" * 6  # 63 characters, the most a bucket name has
+    assert rules.state_bucket({"storage_bucket": bucket}) == "b" * 56 + "-state"
+    # A function's own identity carries the first 8 characters of its name, no trailing hyphen.
+    assert rules.function_account("my-function", "p", "abc-def-ghi") == (
+        "my-function-7125-abc-def@p.iam.gserviceaccount.com"
+    )
+    assert rules.function_account("my-function", "p", "abcdefghij") == (
+        "my-function-b5b4-abcdefgh@p.iam.gserviceaccount.com"
+    )
