@@ -1481,3 +1481,19 @@ def test_setup_creates_each_identity_unless_it_exists(repo: Repo) -> None:
     assert [c[4] for c in receiver] == [
         "--member=serviceAccount:my-function-86e4-trg@my-project-id.iam.gserviceaccount.com"
     ]
+
+
+def test_the_env_file_of_a_database_function_takes_the_answers_unless_overridden(
+    repo: Repo,
+) -> None:
+    root = repo(answers=DATABASE)
+    deploy_plan(root, "production")
+    variables = yaml.safe_load((root / ".deploy" / "production" / "my-function.yaml").read_text())
+    database = {k: v for k, v in variables.items() if "DB" in k.upper() or "INSTANCE" in k}
+    assert database == {
+        "INSTANCE_CONNECTION_NAME": "my-project-id:us-central1:orders-db",
+        "DB_NAME": "app",
+        "DB_USER": "my-function-86e4-sa@my-project-id.iam",
+        "DB_IAM_AUTH": "true",
+        "DB_IP_TYPE": "public",
+    }

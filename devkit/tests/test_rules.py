@@ -1176,3 +1176,37 @@ def test_derived_names_are_cut_without_a_trailing_separator() -> None:
     assert rules.function_account("my-function", "p", "abcdefghij") == (
         "my-function-b5b4-abcdefgh@p.iam.gserviceaccount.com"
     )
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: rules.cloudsql_instance_error("orders-db"),
+            "cloudsql_instance: must be the instance connection name PROJECT:REGION:INSTANCE, "
+            "such as my-project:us-central1:orders-db (a project id, a region, and an instance id "
+            'of lower-case letters, digits and hyphens starting with a letter) (got "orders-db")',
+        ),
+        (
+            lambda: rules.cloudsql_instance_error(f"my-project-id-long:us-central1:{'a' * 80}"),
+            "cloudsql_instance: PROJECT:INSTANCE must be at most 98 characters, as Cloud SQL "
+            f'requires (got "my-project-id-long:us-central1:{"a" * 80}")',
+        ),
+        (
+            lambda: rules.project_id_error("My_Project"),
+            "gcp_project_id: must be 6-30 characters of lower-case letters, digits and hyphens, "
+            'start with a letter and not end with a hyphen (got "My_Project")',
+        ),
+        (lambda: rules.project_id_error("a" * 30), ""),
+        (
+            lambda: rules.project_id_error("a" * 31),
+            "gcp_project_id: must be 6-30 characters of lower-case letters, digits and hyphens, "
+            f'start with a letter and not end with a hyphen: it has 31 characters (got "{"a" * 31}")',
+        ),
+        # GitHub and GitLab paths keep their capitals.
+        (lambda: rules.repository_error("Acme/My-Function", "github_actions"), ""),
+        (lambda: rules.repository_error("Group/Sub/X", "gitlab_ci"), ""),
+    ],
+)
+def test_project_settings_exact_words(call: Callable[[], str], message: str) -> None:
+    assert call() == message
