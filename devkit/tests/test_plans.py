@@ -1497,3 +1497,21 @@ def test_the_env_file_of_a_database_function_takes_the_answers_unless_overridden
         "DB_IAM_AUTH": "true",
         "DB_IP_TYPE": "public",
     }
+
+
+def test_a_deploy_checks_its_topic_and_push_subscription_first(repo: Repo) -> None:
+    """What setup made must be there, and the subscription must carry the function's topic."""
+    plan = deploy_plan(repo({"worker": DEAD_LETTER}))
+    checks = [s.check_line() for s in plan.steps if s.checked]
+    assert checks == [
+        "gcloud pubsub topics describe jobs-dev --project=my-project-dev >/dev/null 2>&1 || "
+        '{ echo "topic jobs-dev is missing: run \\`make setup ENV=dev\\` first (it makes what '
+        'functions.yaml names)" >&2; exit 1; }',
+        "found=$(gcloud pubsub subscriptions describe worker-dev --project=my-project-dev "
+        "'--format=value(topic)' 2>/dev/null) || { echo \"the push subscription worker-dev is "
+        'missing: run \\`make setup ENV=dev\\` first" >&2; exit 1; }; case $found in '
+        'projects/my-project-dev/topics/jobs-dev) ;; *) { echo "the push subscription '
+        "worker-dev exists with another topic than projects/my-project-dev/topics/jobs-dev "
+        "(functions.yaml's pubsub_topic of worker): delete it, or give the function another "
+        'name: it is $found" >&2; exit 1; } ;; esac',
+    ]
