@@ -1515,3 +1515,44 @@ def test_a_deploy_checks_its_topic_and_push_subscription_first(repo: Repo) -> No
         "(functions.yaml's pubsub_topic of worker): delete it, or give the function another "
         'name: it is $found" >&2; exit 1; } ;; esac',
     ]
+
+
+def test_a_role_on_the_project_or_on_a_resource_setup_makes(repo: Repo) -> None:
+    roles = [
+        "roles/logging.logWriter",
+        {"role": "roles/storage.objectUser", "bucket": "state-bucket"},
+        {"role": "roles/pubsub.subscriber", "topic": "inbox"},
+    ]
+    plan = setup_plan(repo({"my-function": {"roles": roles}}))
+    member = f"serviceAccount:{SA}"
+    assert [g for g in grants(plan) if g[2] == member] == [
+        ("projects", "my-project-dev", member, "roles/logging.logWriter"),
+        ("storage buckets", "gs://state-bucket", member, "roles/storage.objectUser"),
+        ("pubsub topics", "inbox", member, "roles/pubsub.subscriber"),
+    ]
+    made = [c[1:6] for c in commands(plan) if c[3:4] == ("create",) and c[1] != "iam"]
+    assert made == [
+        ("storage", "buckets", "create", "gs://state-bucket", "--project=my-project-dev"),
+        ("pubsub", "topics", "create", "inbox", "--project=my-project-dev"),
+    ]
+    (bucket,) = [c for c in commands(plan) if c[1:4] == ("storage", "buckets", "create")]
+    assert "--location=us-central1" in bucket  # the function's region
+
+
+def test_setup_says_how_to_give_each_secret_a_value(repo: Repo) -> None:
+    secrets = ["API_KEY=api-key:latest", "OTHER=projects/shared-proj/secrets/other-key:2"]
+    plan = setup_plan(repo({"my-function": {"secrets": secrets}}))
+    assert [n for n in plan.notes if n.startswith("secret ")] == [
+        "secret api-key: give it a value once, with printf '%s' 'the value' | gcloud secrets "
+        "versions add api-key --project=my-project-dev --data-file=-",
+        "secret other-key: give it a value once, with printf '%s' 'the value' | gcloud secrets "
+        "versions add other-key --project=shared-proj --data-file=-",
+    ]
+
+
+def test_an_answers_file_without_a_budget_makes_none(repo: Repo) -> None:
+    """Answers recorded before the budget questions, or a budget of 0: no budget step."""
+    for answers in ({"billing_account": None, "monthly_budget": None}, {}):
+        plan = setup_plan(repo(answers=answers))
+        assert not [c for c in commands(plan) if c[1:3] == ("billing", "budgets")]
+        assert "billingbudgets.googleapis.com" not in commands(plan)[0]
