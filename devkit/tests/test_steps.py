@@ -9,6 +9,7 @@ run by `bash -e` make exactly the calls a real run makes, and end the same way.
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 import subprocess
 import time
@@ -589,4 +590,117 @@ def test_a_plan_creates_what_describe_does_not_find_and_grants_exactly(repo: Rep
             "--member=serviceAccount:a@b --role=roles/z --quiet",
             "",
         ),
+    ]
+
+
+# -- one unit of a parallel run (a function of a deploy), and the table of all
+
+
+def test_a_unit_runs_its_steps_in_the_repo_and_names_itself(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "there").write_text("")
+    steps = [
+        _steps.Step(shell("pwd > made")),
+        _steps.Step(shell("touch skipped"), exists=("test", "-f", "there")),
+        _steps.Step(shell("echo created > c"), exists=("test", "-f", "absent"), update=shell("x")),
+        # Listed: updated by the name its list prints.
+        _steps.Step(shell("x"), shell("echo b-1"), ("sh", "-c", 'echo "$0" > u', _steps.FOUND)),
+        _steps.Step(shell("echo 'Service URL: https://fn-1.a.run.app'")),
+    ]
+    runner = _steps.Runner("deploy", tmp_path, retries=0, delay=0)
+    outcome = runner.unit("fn", steps, lambda name: f"https://{name}.example")
+    assert (tmp_path / "made").read_text() == f"{tmp_path}\n"
+    assert (tmp_path / "c").read_text() == "created\n"
+    assert (tmp_path / "u").read_text() == "b-1\n"
+    assert not (tmp_path / "skipped").exists()
+    assert outcome.ok
+    assert outcome.done == [
+        "sh -c 'pwd > made'",
+        "sh -c 'echo created > c'",
+        "sh -c 'echo \"$0\" > u' b-1",
+        "sh -c 'echo '\"'\"'Service URL: https://fn-1.a.run.app'\"'\"''",
+    ]
+    assert outcome.url == "https://fn-1.a.run.app"  # as gcloud printed it
+    assert 0 <= outcome.seconds < 60
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[:-1] == [
+        f"deploy: [fn] {line}"
+        for line in [
+            "sh -c 'pwd > made'",
+            "exists, left as it is: test -f there",
+            *outcome.done[1:],
+        ]
+    ]
+    assert err.splitlines()[-1].startswith("deploy: [fn] done in ")
+    # No URL printed: the one the plan expects.
+    outcome = runner.unit("other", [_steps.Step(shell("true"))], lambda name: f"https://{name}.x")
+    assert outcome.url == "https://other.x"
+
+
+def test_a_failed_unit_says_why_and_what_it_did_not_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runner = _steps.Runner("deploy", tmp_path, retries=0, delay=0)
+    noisy = "for n in $(seq 1 25); do echo line $n; done >&2; exit 3"
+    steps = [
+        _steps.Step(shell("true")),
+        _steps.Step(shell(noisy)),
+        _steps.Step(CREATE, exists=DESCRIBE),
+        _steps.Step(("gcloud", "d")),
+    ]
+    outcome = runner.unit("fn", steps, lambda name: "")
+    assert not outcome.ok
+    assert (outcome.done, outcome.failed, outcome.reason) == (
+        ["sh -c true"],
+        shlex.join(shell(noisy)),
+        "line 25",
+    )
+    assert outcome.not_run == [
+        "gcloud a describe x >/dev/null 2>&1 || gcloud a create x",
+        "gcloud d",
+    ]
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    assert lines[2] == "deploy: [fn] failed: line 25"
+    assert lines[3:] == [f"  line {n}" for n in range(6, 26)]  # the last 20 lines of output
+    # A command that fails saying nothing: its exit status.
+    outcome = runner.unit("fn", [_steps.Step(shell("exit 3"))], lambda name: "")
+    assert outcome.reason == "exit status 3"
+    assert outcome.not_run == []
+
+
+def test_quota_errors_wait_at_most_a_quarter_more_and_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr(_steps.time, "sleep", waits.append)
+    monkeypatch.setattr(_steps.random, "random", lambda: 1.0)  # the most jitter
+    gcloud = tmp_path / "gcloud"
+    gcloud.write_text("#!/bin/sh\npwd\necho 'RESOURCE_EXHAUSTED: Quota exceeded' >&2\nexit 1\n")
+    gcloud.chmod(stat.S_IRWXU)
+    command = (str(gcloud), "run", "deploy", "fn")
+    result = _steps.Runner("deploy", tmp_path, retries=2, delay=2.0).run("fn", command)
+    assert (result.returncode, result.stdout) == (1, f"{tmp_path}\n")
+    assert waits == [2.5, 5.0]
+    assert capsys.readouterr().err.splitlines() == [
+        "deploy: [fn] quota exceeded; retrying in 2s (attempt 2 of 3): run deploy",
+        "deploy: [fn] quota exceeded; retrying in 5s (attempt 3 of 3): run deploy",
+    ]
+    quiet = _steps.Runner("deploy", tmp_path, retries=1, delay=1.0, quiet=True)
+    quiet.run("fn", command)
+    assert capsys.readouterr().err == ""
+
+
+def test_the_table_of_units() -> None:
+    outcomes = [
+        _steps.Outcome("a", seconds=1.23, url="https://a.example"),
+        _steps.Outcome("bbbbbb", failed="x", seconds=10.0),
+    ]
+    assert _steps.table(outcomes).splitlines() == [
+        "function  result    duration  URL",
+        "a         deployed  1.2s      https://a.example",
+        "bbbbbb    FAILED    10.0s     -",
     ]
