@@ -704,3 +704,92 @@ def test_the_table_of_units() -> None:
         "a         deployed  1.2s      https://a.example",
         "bbbbbb    FAILED    10.0s     -",
     ]
+
+
+def test_a_real_perform_runs_the_steps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _steps.perform([_steps.Step(shell("pwd > made"))], "setup", False, tmp_path)
+    assert (tmp_path / "made").read_text() == f"{tmp_path}\n"
+    assert capsys.readouterr() == ("", "setup: sh -c 'pwd > made'\n")
+
+
+def test_a_stop_message_keeps_its_words(tmp_path: Path) -> None:
+    """Only what the shell would expand is escaped in the dry run's echo."""
+    step = _steps.Step((), exists=("test", "-f", "x"), missing='X "$HOME" `id` \\ stays')
+    assert step.check_line() == (
+        'test -f x >/dev/null 2>&1 || { echo "X \\"\\$HOME\\" \\`id\\` \\\\ stays" >&2; exit 1; }'
+    )
+    result = subprocess.run(
+        ["bash", "-c", step.check_line()], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert (result.returncode, result.stderr) == (1, 'X "$HOME" `id` \\ stays\n')
+
+
+def units_plan(repo: Repo, units: dict[str, list[_steps.Step]]) -> _steps.Plan:
+    plan = _steps.Plan(Project.load(repo()), "dev", "my-project-dev", "42")
+    plan.add(_steps.Step(shell("pwd > shared")))
+    for name, steps in units.items():
+        with plan.unit(name):
+            for step in steps:
+                plan.add(step)
+    return plan
+
+
+def test_units_run_after_the_shared_steps_and_a_failure_names_each_unit(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = units_plan(
+        repo,
+        {
+            "a": [_steps.Step(shell("pwd > a"))],
+            "b": [_steps.Step(shell("echo nope >&2; exit 1")), _steps.Step(("gcloud", "d"))],
+            "c": [_steps.Step(shell("true")), _steps.Step(shell("exit 2"))],
+        },
+    )
+    root = plan.project.root
+    with pytest.raises(_steps.CommandError) as raised:
+        _steps.execute_units(plan, "deploy", root, jobs=1)
+    assert str(raised.value) == (
+        "2 of 3 failed: b, c\n"
+        "b: failed: sh -c 'echo nope >&2; exit 1'\n  nope\n  done before it: 0 step(s)\n"
+        "  not run:\n    gcloud d\n"
+        "c: failed: sh -c 'exit 2'\n  exit status 2\n  done before it: 1 step(s)\n"
+        "    sh -c true\n  not run:\n    (nothing)\n"
+        "deployed: a"
+    )
+    assert (root / "shared").read_text() == (root / "a").read_text() == f"{root}\n"
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "deploy: sh -c 'pwd > shared'"
+    assert "deploy: [a] sh -c 'pwd > a'" in err
+    # Nothing deployed.
+    plan = units_plan(repo, {"b": [_steps.Step(shell("exit 1"))]})
+    with pytest.raises(_steps.CommandError, match=r"\ndeployed: \(none\)$"):
+        _steps.execute_units(plan, "deploy", root, jobs=1)
+
+
+def test_units_run_after_every_check_and_at_least_one_at_a_time(repo: Repo) -> None:
+    plan = units_plan(repo, {"a": [_steps.Step(shell("touch a"))]})
+    plan.add(_steps.Step((), exists=("test", "-f", "topic"), missing="topic t is missing"))
+    root = plan.project.root
+    with pytest.raises(
+        _steps.CommandError, match=r"^deploy: nothing was changed: topic t is missing$"
+    ):
+        _steps.execute_units(plan, "deploy", root, jobs=1)
+    assert not (root / "a").exists()
+    with pytest.raises(_steps.CommandError, match=r"^jobs: must be 1 or more \(got 0\)$"):
+        _steps.execute_units(plan, "deploy", root, jobs=0)
+    (root / "topic").write_text("")
+    _steps.execute_units(plan, "deploy", root, jobs=1)
+    assert (root / "a").exists()
+
+
+def test_a_deploy_waits_5_seconds_then_twice_as_long_on_a_quota_error(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `gcf deploy` uses: 5 retries, the first after 5 s (up to a quarter more)."""
+    waits: list[float] = []
+    monkeypatch.setattr(_steps.time, "sleep", waits.append)
+    monkeypatch.setattr(_steps.random, "random", lambda: 1.0)
+    plan = units_plan(repo, {"a": [_steps.Step(shell("echo 'HTTP 429' >&2; exit 1"))]})
+    with pytest.raises(_steps.CommandError):
+        _steps.execute_units(plan, "deploy", plan.project.root, jobs=1)
+    assert waits == [6.25, 12.5, 25.0, 50.0, 100.0]
