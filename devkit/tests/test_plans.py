@@ -1552,7 +1552,66 @@ def test_setup_says_how_to_give_each_secret_a_value(repo: Repo) -> None:
 
 def test_an_answers_file_without_a_budget_makes_none(repo: Repo) -> None:
     """Answers recorded before the budget questions, or a budget of 0: no budget step."""
-    for answers in ({"billing_account": None, "monthly_budget": None}, {}):
+    billing = {"billing_account": "01ABCD-23EF45-6789AB"}
+    for answers in (
+        {"billing_account": None, "monthly_budget": None},
+        {},
+        {**billing, "monthly_budget": 0},
+        {**billing, "monthly_budget": None},
+    ):
         plan = setup_plan(repo(answers=answers))
         assert not [c for c in commands(plan) if c[1:3] == ("billing", "budgets")]
         assert "billingbudgets.googleapis.com" not in commands(plan)[0]
+
+
+def test_the_deployer_of_the_cloud_run_route_builds_from_source(repo: Repo) -> None:
+    """Its project roles, Cloud Build's with CI on Cloud Build, and the build identity's."""
+    functions = {
+        "web": {"trigger_type": "http"},
+        "up": {"trigger_type": "storage", "storage_bucket": "my-uploads"},
+        "tick": {"trigger_type": "scheduler", "pubsub_topic": "ticks", "schedule": "0 * * * *"},
+    }
+    plan = setup_plan(repo(functions, answers={"deploy_api": "run", "ci_provider": "cloud_build"}))
+    deployer = f"serviceAccount:{DEPLOYER}"
+    on_project = [g[2:] for g in grants(plan) if g[0] == "projects"]
+    assert [role for member, role in on_project if member == deployer] == [
+        "roles/run.sourceDeveloper",
+        "roles/serviceusage.serviceUsageConsumer",
+        "roles/eventarc.developer",
+        "roles/cloudscheduler.admin",
+        "roles/cloudbuild.builds.builder",
+        "roles/logging.logWriter",
+        f"projects/my-project-dev/roles/{setup.INVOKER_ADMIN}",
+    ]
+    builder = "serviceAccount:PROJECT_NUMBER-compute@developer.gserviceaccount.com"
+    assert (builder, "roles/run.builder") in on_project
+    # It acts as each function's identity, granted where that identity lives.
+    acts_as = [
+        c for c in commands(plan) if c[1:4] == ("iam", "service-accounts", "add-iam-policy-binding")
+    ]
+    assert {c[4] for c in acts_as} == {
+        "my-function-ca39-web@my-project-id.iam.gserviceaccount.com",
+        "my-function-3ee4-up@my-project-id.iam.gserviceaccount.com",
+        "my-function-f4f5-tick@my-project-id.iam.gserviceaccount.com",
+        TRIGGER_SA,
+    }
+    assert {c[5] for c in acts_as} == {"--project=my-project-id"}
+
+
+def test_bad_billing_answers_stop_setup_naming_each(repo: Repo) -> None:
+    root = repo(answers={"billing_account": "bad", "monthly_budget": -1})
+    with pytest.raises(setup.CommandError) as raised:
+        setup_plan(root)
+    assert str(raised.value) == (
+        ".copier-answers.yml: billing_account: must be empty or a billing account id "
+        'XXXXXX-XXXXXX-XXXXXX of upper-case hexadecimal digits (got "bad"); monthly_budget: must '
+        "be a whole amount of 0 or more (0: no budget) (got -1) (change it with `copier update "
+        "--data KEY=VALUE`)"
+    )
+
+
+def test_a_database_and_a_custom_role_enable_their_apis(repo: Repo) -> None:
+    roles = ["projects/my-project-id/roles/bigquery.loader"]
+    enabled = commands(setup_plan(repo({"my-function": {"roles": roles}}, answers=DATABASE)))[0]
+    assert "sqladmin.googleapis.com" in enabled
+    assert "bigquery.googleapis.com" in enabled

@@ -1210,3 +1210,17 @@ def test_derived_names_are_cut_without_a_trailing_separator() -> None:
 )
 def test_project_settings_exact_words(call: Callable[[], str], message: str) -> None:
     assert call() == message
+
+
+def test_the_deploy_route_and_its_retries() -> None:
+    """The route alone (the question deploy_api) is an HTTP function retried as it must be."""
+    assert rules.deploy_api_error("run") == ""
+    assert rules.deploy_api_error("run", "pubsub") == ""  # retried unless told otherwise
+    assert rules.deploy_api_error("run", retry=False) == ""  # HTTP: nothing to retry
+    assert rules.deploy_api_error("run", "pubsub", False) == (
+        "retry_on_failure: a function deployed with deploy_api: run gets its events from an "
+        "Eventarc trigger or a push subscription, which retry until delivered (gcloud sets no "
+        "single-attempt policy on them): make the handler idempotent and set retry_on_failure: "
+        "true, or deploy it with deploy_api: functions (got false)"
+    )
+    assert rules.deploy_api_error("functions", "pubsub", False) == ""

@@ -793,3 +793,23 @@ def test_a_deploy_waits_5_seconds_then_twice_as_long_on_a_quota_error(
     with pytest.raises(_steps.CommandError):
         _steps.execute_units(plan, "deploy", plan.project.root, jobs=1)
     assert waits == [6.25, 12.5, 25.0, 50.0, 100.0]
+
+
+def test_a_real_setup_asks_gcloud_for_the_project_number_and_looks_up_no_repository(
+    repo: Repo, fake_gcloud: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a repository answer, nothing is looked up (CI is set up once it has one)."""
+    monkeypatch.setenv("ANSWER", "123456789012")
+    monkeypatch.delenv("REPOSITORY_ID", raising=False)
+
+    def no_lookup(*args: object, **kwargs: object) -> None:
+        raise AssertionError("looked up a repository")
+
+    monkeypatch.setattr("gcf_devkit.cloud.setup.urllib.request.urlopen", no_lookup)
+    root = repo(answers={"repository": None})
+    plan = setup.plan(Project.load(root), "dev", dry_run=False)
+    assert plan.project_number == "123456789012"
+    assert fake_gcloud.read_text() == (
+        f"{root} projects describe my-project-dev --format=value(projectNumber)\n"
+    )
+    assert plan.repository_id == ""
