@@ -1615,3 +1615,22 @@ def test_a_database_and_a_custom_role_enable_their_apis(repo: Repo) -> None:
     enabled = commands(setup_plan(repo({"my-function": {"roles": roles}}, answers=DATABASE)))[0]
     assert "sqladmin.googleapis.com" in enabled
     assert "bigquery.googleapis.com" in enabled
+
+
+def test_setup_says_what_to_do_with_the_database(repo: Repo) -> None:
+    plan = setup_plan(repo(answers=DATABASE))
+    assert [n for n in plan.notes if n.startswith("database ")] == [
+        "database app on my-project-id:us-central1:orders-db: create its tables with schema.sql, "
+        'and let my-function-86e4-sa@my-project-id.iam use them (README.md, "Database")'
+    ]
+
+
+def test_a_repo_of_both_routes_gets_the_roles_of_both(repo: Repo) -> None:
+    functions = {"a": {"deploy_api": "functions"}, "b": {"deploy_api": "run"}}
+    plan = setup_plan(repo(functions))
+    deployer = f"serviceAccount:{DEPLOYER}"
+    assert [g[3] for g in grants(plan) if g[0] == "projects" and g[2] == deployer] == [
+        "roles/cloudfunctions.developer",
+        "roles/run.sourceDeveloper",
+        "roles/serviceusage.serviceUsageConsumer",
+    ]

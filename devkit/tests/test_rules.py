@@ -1224,3 +1224,17 @@ def test_the_deploy_route_and_its_retries() -> None:
         "true, or deploy it with deploy_api: functions (got false)"
     )
     assert rules.deploy_api_error("functions", "pubsub", False) == ""
+
+
+def test_an_account_id_uses_all_30_characters() -> None:
+    """Google takes 6-30: a long name keeps as much of itself as fits, no more."""
+    account = rules.account_id("a" * 30, "sa")
+    assert account == "a" * 22 + "-" + rules.repo_hash("a" * 30) + "-sa"
+    assert len(account) == 30
+
+
+def test_a_platform_name_is_refused_naming_them_all() -> None:
+    assert rules.env_name_error("K_SERVICE", "env") == (
+        "env: K_SERVICE is set by Cloud Run itself (FUNCTION_TARGET, FUNCTION_SIGNATURE_TYPE, "
+        'K_SERVICE, K_REVISION, K_CONFIGURATION, PORT, X_GOOGLE_*) (got "K_SERVICE")'
+    )

@@ -8,13 +8,14 @@ run by `bash -e` make exactly the calls a real run makes, and end the same way.
 
 from __future__ import annotations
 
+import io
 import os
 import shlex
 import stat
 import subprocess
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -813,3 +814,22 @@ def test_a_real_setup_asks_gcloud_for_the_project_number_and_looks_up_no_reposit
         f"{root} projects describe my-project-dev --format=value(projectNumber)\n"
     )
     assert plan.repository_id == ""
+
+
+def test_a_real_setup_looks_up_its_repository_id(
+    repo: Repo, fake_gcloud: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANSWER", "123456789012")
+    monkeypatch.delenv("REPOSITORY_ID", raising=False)
+    monkeypatch.delenv("GITLAB_TOKEN", raising=False)
+    asked: list[str] = []
+
+    def lookup(request: Any, timeout: float) -> io.BytesIO:
+        asked.append(request.full_url)
+        return io.BytesIO(b'{"id": 987654}')
+
+    monkeypatch.setattr("gcf_devkit.cloud.setup.urllib.request.urlopen", lookup)
+    root = repo(answers={"ci_provider": "gitlab_ci", "repository": "group/x"})
+    plan = setup.plan(Project.load(root), "dev", dry_run=False)
+    assert asked == ["https://gitlab.com/api/v4/projects/group%2Fx"]
+    assert plan.repository_id == "987654"
