@@ -8,6 +8,7 @@ repository's deploy jobs. Then the cost warnings of `gcf check` and `gcf setup`.
 
 from __future__ import annotations
 
+import io
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -1194,6 +1195,56 @@ def test_the_repository_id_is_looked_up_or_given(
         setup.repository_id("github_actions", "acme/x", dry_run=False)
 
 
+def test_the_repository_id_request_names_the_repository_and_carries_the_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GitHub's API takes OWNER/NAME and a bearer token; GitLab's the quoted path and its own
+    header; both are asked for JSON, and give up after 20 s."""
+    monkeypatch.delenv("REPOSITORY_ID", raising=False)
+    monkeypatch.setenv("GITHUB_TOKEN", "gh-token")
+    monkeypatch.setenv("GITLAB_TOKEN", "gl-token")
+    asked: list[tuple[str, dict[str, str], float]] = []
+
+    class Answer(io.BytesIO):
+        pass
+
+    def fake_urlopen(request: Any, timeout: float) -> Answer:
+        asked.append((request.full_url, dict(request.header_items()), timeout))
+        return Answer(b'{"id": "123"}')
+
+    monkeypatch.setattr("gcf_devkit.cloud.setup.urllib.request.urlopen", fake_urlopen)
+    assert setup.repository_id("github_actions", "acme/x", dry_run=False) == "123"
+    assert setup.repository_id("gitlab_ci", "group/sub/x", dry_run=False) == "123"
+    assert asked == [
+        (
+            "https://api.github.com/repos/acme/x",
+            {"Accept": "application/json", "Authorization": "Bearer gh-token"},
+            20,
+        ),
+        (
+            "https://gitlab.com/api/v4/projects/group%2Fsub%2Fx",
+            {"Accept": "application/json", "Private-token": "gl-token"},
+            20,
+        ),
+    ]
+    asked.clear()
+    monkeypatch.delenv("GITHUB_TOKEN")  # a public repository: no token
+    setup.repository_id("github_actions", "acme/x", dry_run=False)
+    assert asked[0][1] == {"Accept": "application/json"}
+
+    def failing(request: Any, timeout: float) -> Answer:
+        raise OSError("HTTP Error 404: Not Found")
+
+    monkeypatch.setattr("gcf_devkit.cloud.setup.urllib.request.urlopen", failing)
+    with pytest.raises(setup.CommandError) as raised:
+        setup.repository_id("github_actions", "acme/x", dry_run=False)
+    assert str(raised.value) == (
+        "cannot look up the id of acme/x (HTTP Error 404: Not Found): give it as "
+        "REPOSITORY_ID=<id> (GitHub: `gh api repos/OWNER/NAME --jq .id`; GitLab: the project "
+        "page's Project ID)"
+    )
+
+
 def own(function: str) -> str:
     """The identity of its own that a function of functions.yaml runs as by default."""
     return rules.function_account("my-function", "my-project-id", function)
@@ -1257,3 +1308,329 @@ def test_the_run_route_gives_every_setting_explicitly(repo: Repo) -> None:
         "--quiet",
     )
     assert list(plan.units) == ["my-function"]
+
+
+def setup_line(plan: _steps.Plan, *words: str) -> str:
+    """The dry run's one line for the step whose command starts with gcloud `words`."""
+    (step,) = [s for s in plan.steps if s.command[1 : 1 + len(words)] == words]
+    return step.line()
+
+
+def test_setup_makes_its_resources_unless_they_exist_with_these_commands(repo: Repo) -> None:
+    """The exact commands (as the dry run prints them) of the resources setup makes: the upload
+    bucket, the database user, the invoker-admin role and the budget."""
+    entry = {"trigger_type": "storage", "storage_bucket": "my-uploads", "trigger_location": "eu"}
+    plan = setup_plan(repo({"up": entry}))
+    assert setup_line(plan, "storage", "buckets", "create") == (
+        "gcloud storage buckets describe gs://my-uploads '--format=value(name)' >/dev/null 2>&1 "
+        "|| gcloud storage buckets create gs://my-uploads --project=my-project-dev "
+        "--location=eu --uniform-bucket-level-access"
+    )
+    permissions = (
+        "--permissions=cloudfunctions.functions.getIamPolicy,cloudfunctions.functions.setIamPolicy"
+        ",run.services.getIamPolicy,run.services.setIamPolicy"
+    )
+    assert setup_line(plan, "iam", "roles", "create") == (
+        "if gcloud iam roles describe gcfTemplateInvokerAdmin --project=my-project-dev "
+        ">/dev/null 2>&1; then gcloud iam roles update gcfTemplateInvokerAdmin "
+        f"--project=my-project-dev {permissions} --quiet; else gcloud iam roles create "
+        "gcfTemplateInvokerAdmin --project=my-project-dev "
+        f"'--title=gcf-template: who may invoke a function' {permissions} --stage=GA; fi"
+    )
+    plan = setup_plan(repo(answers=DATABASE))
+    # Its identity may connect to this one instance, and sign in to it.
+    only = (
+        '\'--condition=expression=resource.name == "projects/my-project-id/instances/orders-db" '
+        '|| resource.name.startsWith("projects/my-project-id/instances/orders-db/"),'
+        "title=only orders-db (Cloud SQL)'"
+    )
+    assert [s.line() for s in plan.steps if "--role=roles/cloudsql." in " ".join(s.command)] == [
+        "gcloud projects add-iam-policy-binding my-project-id "
+        f"--member=serviceAccount:{SA} --role=roles/cloudsql.{role} {only} --quiet"
+        for role in ("client", "instanceUser")
+    ]
+    assert setup_line(plan, "sql", "users", "create") == (
+        "gcloud sql users describe my-function-86e4-sa@my-project-id.iam --instance=orders-db "
+        "--project=my-project-id >/dev/null 2>&1 || gcloud sql users create "
+        "my-function-86e4-sa@my-project-id.iam --instance=orders-db "
+        "--type=cloud_iam_service_account --project=my-project-id"
+    )
+    plan = setup_plan(
+        repo(answers={"billing_account": "01ABCD-23EF45-6789AB", "monthly_budget": 50})
+    )
+    settings = (
+        "--billing-account=01ABCD-23EF45-6789AB '--display-name=my-project-dev monthly budget' "
+        "--budget-amount=50 --filter-projects=projects/my-project-dev "
+        "--notifications-rule-pubsub-topic=projects/my-project-dev/topics/budget-alerts"
+    )
+    assert setup_line(plan, "pubsub", "topics", "create") == (
+        "gcloud pubsub topics describe budget-alerts --project=my-project-dev >/dev/null 2>&1 "
+        "|| gcloud pubsub topics create budget-alerts --project=my-project-dev"
+    )
+    assert setup_line(plan, "billing", "budgets", "create") == (
+        "if found=$(gcloud billing budgets list --billing-account=01ABCD-23EF45-6789AB "
+        "'--filter=displayName='\"'\"'my-project-dev monthly budget'\"'\"'' "
+        "'--format=value(name)' --limit=1) && [ -n \"$found\" ]; then gcloud billing budgets "
+        f'update "$found" {settings} --clear-threshold-rules '
+        "--add-threshold-rule=percent=0.5 --add-threshold-rule=percent=0.8 "
+        "--add-threshold-rule=percent=1.0 --add-threshold-rule=percent=1.0,basis=forecasted-spend"
+        f"; else gcloud billing budgets create {settings} --threshold-rule=percent=0.5 "
+        "--threshold-rule=percent=0.8 --threshold-rule=percent=1.0 "
+        "--threshold-rule=percent=1.0,basis=forecasted-spend; fi"
+    )
+
+
+@pytest.mark.parametrize(
+    ("ci_provider", "section"),
+    [
+        ("github_actions", "GitHub Actions"),
+        ("gitlab_ci", "GitLab CI/CD"),
+        ("cloud_build", "Cloud Build"),
+        ("none", "Continuous integration"),
+        ("jenkins", "Deploying"),  # an answers file edited by hand: the general section
+    ],
+)
+def test_setup_points_to_the_readme_section_of_its_ci(
+    repo: Repo, ci_provider: str, section: str
+) -> None:
+    assert setup_plan(repo(answers={"ci_provider": ci_provider})).ci_section() == section
+
+
+def test_the_ci_identity_provider_takes_the_repository_by_id(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool, and the provider named after the repo (its display name cut to 32 characters)."""
+    monkeypatch.setenv("REPOSITORY_ID", "4242")
+    repository = "acme-corporation/a-rather-long-function-repo"
+    plan = setup_plan(repo(answers={"repository": repository}))
+    assert setup_line(plan, "iam", "workload-identity-pools", "create") == (
+        "gcloud iam workload-identity-pools describe github --project=my-project-dev "
+        "--location=global >/dev/null 2>&1 || gcloud iam workload-identity-pools create github "
+        "--project=my-project-dev --location=global '--display-name=GitHub Actions'"
+    )
+    where = (
+        "my-function-86e4 --project=my-project-dev --location=global "
+        "--workload-identity-pool=github"
+    )
+    settings = (
+        f"--display-name=acme-corporation/a-rather-long-f '--description=gcf-template: {repository}' "
+        "--issuer-uri=https://token.actions.githubusercontent.com "
+        "'--attribute-mapping=google.subject=assertion.sub,attribute.repository=assertion.repository,"
+        'attribute.deploy=assertion.repository_id+"/"+assertion.environment\' '
+        '\'--attribute-condition=assertion.repository_id=="4242" && '
+        '((assertion.environment=="dev") || '
+        '(assertion.environment=="production" && assertion.ref_type=="tag"))\''
+    )
+    assert setup_line(plan, "iam", "workload-identity-pools", "providers", "create-oidc") == (
+        f"if gcloud iam workload-identity-pools providers describe {where} "
+        "'--format=value(description)' >/dev/null 2>&1; then gcloud iam workload-identity-pools "
+        f"providers update-oidc {where} {settings}; else gcloud iam workload-identity-pools "
+        f"providers create-oidc {where} {settings}; fi"
+    )
+
+
+def test_a_storage_trigger_needs_the_storage_service_agent(repo: Repo) -> None:
+    """Cloud Storage's agent exists once asked for: setup asks, for a storage function only."""
+    agent = ("gcloud", "storage", "service-agent", "--project=my-project-dev")
+    entry = {"trigger_type": "storage", "storage_bucket": "my-uploads"}
+    assert agent in commands(setup_plan(repo({"up": entry})))
+    tick = {"trigger_type": "scheduler", "pubsub_topic": "ticks", "schedule": "0 * * * *"}
+    plan = setup_plan(repo({"tick": tick}))
+    assert agent not in commands(plan)
+    # A scheduler's topic is the repo's own: setup makes it.
+    topics = [c for c in commands(plan) if c[1:4] == ("pubsub", "topics", "create")]
+    assert topics == [
+        ("gcloud", "pubsub", "topics", "create", "ticks-dev", "--project=my-project-dev")
+    ]
+
+
+def test_setup_creates_each_identity_unless_it_exists(repo: Repo) -> None:
+    """A runtime identity is made when missing; the deployer carries the repo's description,
+    and one that another repo made stops the run before anything changes."""
+    entry = {"trigger_type": "storage", "storage_bucket": "my-uploads"}
+    plan = setup_plan(repo({"up": entry}))
+    created = [s for s in plan.steps if s.command[1:4] == ("iam", "service-accounts", "create")]
+    runtime, delivery, deployer = created
+    assert runtime.line() == (
+        "gcloud iam service-accounts describe "
+        "my-function-3ee4-up@my-project-id.iam.gserviceaccount.com --project=my-project-id "
+        ">/dev/null 2>&1 || gcloud iam service-accounts create my-function-3ee4-up "
+        "--project=my-project-id '--display-name=up runtime'"
+    )
+    assert delivery.command[4:] == (
+        "my-function-86e4-trg",
+        "--project=my-project-id",
+        "--display-name=up event delivery",
+    )
+    assert deployer.line() == (
+        f"gcloud iam service-accounts describe {DEPLOYER} --project=my-project-id "
+        "'--format=value(description)' >/dev/null 2>&1 || gcloud iam service-accounts create "
+        "my-function-86e4-dep-dev --project=my-project-id "
+        "'--display-name=my-function deployer (dev)' "
+        "'--description=gcf-template: acme/my-function, dev'"
+    )
+    assert deployer.check_line() == (
+        f"if found=$(gcloud iam service-accounts describe {DEPLOYER} --project=my-project-id "
+        "'--format=value(description)' 2>/dev/null); then case $found in "
+        "'gcf-template: acme/my-function, dev') ;; *) { echo "
+        f'"{DEPLOYER} exists and is not this repo\'s deployer for dev: it is $found" >&2; '
+        "exit 1; } ;; esac; fi"
+    )
+    # Eventarc delivers the bucket's events as the delivery identity.
+    receiver = [c for c in commands(plan) if "--role=roles/eventarc.eventReceiver" in c]
+    assert [c[4] for c in receiver] == [
+        "--member=serviceAccount:my-function-86e4-trg@my-project-id.iam.gserviceaccount.com"
+    ]
+
+
+def test_the_env_file_of_a_database_function_takes_the_answers_unless_overridden(
+    repo: Repo,
+) -> None:
+    root = repo(answers=DATABASE)
+    deploy_plan(root, "production")
+    variables = yaml.safe_load((root / ".deploy" / "production" / "my-function.yaml").read_text())
+    database = {k: v for k, v in variables.items() if "DB" in k.upper() or "INSTANCE" in k}
+    assert database == {
+        "INSTANCE_CONNECTION_NAME": "my-project-id:us-central1:orders-db",
+        "DB_NAME": "app",
+        "DB_USER": "my-function-86e4-sa@my-project-id.iam",
+        "DB_IAM_AUTH": "true",
+        "DB_IP_TYPE": "public",
+    }
+
+
+def test_a_deploy_checks_its_topic_and_push_subscription_first(repo: Repo) -> None:
+    """What setup made must be there, and the subscription must carry the function's topic."""
+    plan = deploy_plan(repo({"worker": DEAD_LETTER}))
+    checks = [s.check_line() for s in plan.steps if s.checked]
+    assert checks == [
+        "gcloud pubsub topics describe jobs-dev --project=my-project-dev >/dev/null 2>&1 || "
+        '{ echo "topic jobs-dev is missing: run \\`make setup ENV=dev\\` first (it makes what '
+        'functions.yaml names)" >&2; exit 1; }',
+        "found=$(gcloud pubsub subscriptions describe worker-dev --project=my-project-dev "
+        "'--format=value(topic)' 2>/dev/null) || { echo \"the push subscription worker-dev is "
+        'missing: run \\`make setup ENV=dev\\` first" >&2; exit 1; }; case $found in '
+        'projects/my-project-dev/topics/jobs-dev) ;; *) { echo "the push subscription '
+        "worker-dev exists with another topic than projects/my-project-dev/topics/jobs-dev "
+        "(functions.yaml's pubsub_topic of worker): delete it, or give the function another "
+        'name: it is $found" >&2; exit 1; } ;; esac',
+    ]
+
+
+def test_a_role_on_the_project_or_on_a_resource_setup_makes(repo: Repo) -> None:
+    roles = [
+        "roles/logging.logWriter",
+        {"role": "roles/storage.objectUser", "bucket": "state-bucket"},
+        {"role": "roles/pubsub.subscriber", "topic": "inbox"},
+    ]
+    plan = setup_plan(repo({"my-function": {"roles": roles}}))
+    member = f"serviceAccount:{SA}"
+    assert [g for g in grants(plan) if g[2] == member] == [
+        ("projects", "my-project-dev", member, "roles/logging.logWriter"),
+        ("storage buckets", "gs://state-bucket", member, "roles/storage.objectUser"),
+        ("pubsub topics", "inbox", member, "roles/pubsub.subscriber"),
+    ]
+    made = [c[1:6] for c in commands(plan) if c[3:4] == ("create",) and c[1] != "iam"]
+    assert made == [
+        ("storage", "buckets", "create", "gs://state-bucket", "--project=my-project-dev"),
+        ("pubsub", "topics", "create", "inbox", "--project=my-project-dev"),
+    ]
+    (bucket,) = [c for c in commands(plan) if c[1:4] == ("storage", "buckets", "create")]
+    assert "--location=us-central1" in bucket  # the function's region
+
+
+def test_setup_says_how_to_give_each_secret_a_value(repo: Repo) -> None:
+    secrets = ["API_KEY=api-key:latest", "OTHER=projects/shared-proj/secrets/other-key:2"]
+    plan = setup_plan(repo({"my-function": {"secrets": secrets}}))
+    assert [n for n in plan.notes if n.startswith("secret ")] == [
+        "secret api-key: give it a value once, with printf '%s' 'the value' | gcloud secrets "
+        "versions add api-key --project=my-project-dev --data-file=-",
+        "secret other-key: give it a value once, with printf '%s' 'the value' | gcloud secrets "
+        "versions add other-key --project=shared-proj --data-file=-",
+    ]
+
+
+def test_an_answers_file_without_a_budget_makes_none(repo: Repo) -> None:
+    """Answers recorded before the budget questions, or a budget of 0: no budget step."""
+    billing = {"billing_account": "01ABCD-23EF45-6789AB"}
+    for answers in (
+        {"billing_account": None, "monthly_budget": None},
+        {},
+        {**billing, "monthly_budget": 0},
+        {**billing, "monthly_budget": None},
+    ):
+        plan = setup_plan(repo(answers=answers))
+        assert not [c for c in commands(plan) if c[1:3] == ("billing", "budgets")]
+        assert "billingbudgets.googleapis.com" not in commands(plan)[0]
+
+
+def test_the_deployer_of_the_cloud_run_route_builds_from_source(repo: Repo) -> None:
+    """Its project roles, Cloud Build's with CI on Cloud Build, and the build identity's."""
+    functions = {
+        "web": {"trigger_type": "http"},
+        "up": {"trigger_type": "storage", "storage_bucket": "my-uploads"},
+        "tick": {"trigger_type": "scheduler", "pubsub_topic": "ticks", "schedule": "0 * * * *"},
+    }
+    plan = setup_plan(repo(functions, answers={"deploy_api": "run", "ci_provider": "cloud_build"}))
+    deployer = f"serviceAccount:{DEPLOYER}"
+    on_project = [g[2:] for g in grants(plan) if g[0] == "projects"]
+    assert [role for member, role in on_project if member == deployer] == [
+        "roles/run.sourceDeveloper",
+        "roles/serviceusage.serviceUsageConsumer",
+        "roles/eventarc.developer",
+        "roles/cloudscheduler.admin",
+        "roles/cloudbuild.builds.builder",
+        "roles/logging.logWriter",
+        f"projects/my-project-dev/roles/{setup.INVOKER_ADMIN}",
+    ]
+    builder = "serviceAccount:PROJECT_NUMBER-compute@developer.gserviceaccount.com"
+    assert (builder, "roles/run.builder") in on_project
+    # It acts as each function's identity, granted where that identity lives.
+    acts_as = [
+        c for c in commands(plan) if c[1:4] == ("iam", "service-accounts", "add-iam-policy-binding")
+    ]
+    assert {c[4] for c in acts_as} == {
+        "my-function-ca39-web@my-project-id.iam.gserviceaccount.com",
+        "my-function-3ee4-up@my-project-id.iam.gserviceaccount.com",
+        "my-function-f4f5-tick@my-project-id.iam.gserviceaccount.com",
+        TRIGGER_SA,
+    }
+    assert {c[5] for c in acts_as} == {"--project=my-project-id"}
+
+
+def test_bad_billing_answers_stop_setup_naming_each(repo: Repo) -> None:
+    root = repo(answers={"billing_account": "bad", "monthly_budget": -1})
+    with pytest.raises(setup.CommandError) as raised:
+        setup_plan(root)
+    assert str(raised.value) == (
+        ".copier-answers.yml: billing_account: must be empty or a billing account id "
+        'XXXXXX-XXXXXX-XXXXXX of upper-case hexadecimal digits (got "bad"); monthly_budget: must '
+        "be a whole amount of 0 or more (0: no budget) (got -1) (change it with `copier update "
+        "--data KEY=VALUE`)"
+    )
+
+
+def test_a_database_and_a_custom_role_enable_their_apis(repo: Repo) -> None:
+    roles = ["projects/my-project-id/roles/bigquery.loader"]
+    enabled = commands(setup_plan(repo({"my-function": {"roles": roles}}, answers=DATABASE)))[0]
+    assert "sqladmin.googleapis.com" in enabled
+    assert "bigquery.googleapis.com" in enabled
+
+
+def test_setup_says_what_to_do_with_the_database(repo: Repo) -> None:
+    plan = setup_plan(repo(answers=DATABASE))
+    assert [n for n in plan.notes if n.startswith("database ")] == [
+        "database app on my-project-id:us-central1:orders-db: create its tables with schema.sql, "
+        'and let my-function-86e4-sa@my-project-id.iam use them (README.md, "Database")'
+    ]
+
+
+def test_a_repo_of_both_routes_gets_the_roles_of_both(repo: Repo) -> None:
+    functions = {"a": {"deploy_api": "functions"}, "b": {"deploy_api": "run"}}
+    plan = setup_plan(repo(functions))
+    deployer = f"serviceAccount:{DEPLOYER}"
+    assert [g[3] for g in grants(plan) if g[0] == "projects" and g[2] == deployer] == [
+        "roles/cloudfunctions.developer",
+        "roles/run.sourceDeveloper",
+        "roles/serviceusage.serviceUsageConsumer",
+    ]

@@ -1059,3 +1059,182 @@ def test_ids_keep_as_much_of_the_names_as_fits() -> None:
     assert rules.function_account("my-function", "p", "validate-and-parse") == (
         "my-function-0f2c-validate@p.iam.gserviceaccount.com"
     )
+
+
+# -- secrets and roles: every shape an entry can take, and its exact verdict
+
+ENTRY_FORM = "secrets: each entry must be NAME=secret-id:version or /dir/file=secret-id:version"
+ID_RULE = (
+    "secrets: the secret id must be 1-255 letters, digits, _ and -, or projects/PROJECT/secrets/ID"
+)
+MOUNT = "secrets: a mount path must be a file in a directory, such as /etc/secrets/api_key"
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("API_KEY=My_Secret:1", ""),  # secret ids take capitals
+        ("API_KEY=projects/my-project/secrets/My_Secret:latest", ""),
+        ("/etc/Secrets/Key=s:1", ""),
+        ("API_KEY", f'{ENTRY_FORM} (got "API_KEY")'),
+        (["API_KEY=s:1"], f'{ENTRY_FORM} (got ["API_KEY=s:1"])'),
+        # The version is after the last ':', and a secret id holds none.
+        ("API_KEY=abc:def:1", f'{ID_RULE} (got "API_KEY=abc:def:1")'),
+        ("/etc/./key=s:1", f'{MOUNT} (got "/etc/./key=s:1")'),
+        ("/etc/secrets/.=s:1", f'{MOUNT} (got "/etc/secrets/.=s:1")'),
+        ("/etc/secrets/..=s:1", f'{MOUNT} (got "/etc/secrets/..=s:1")'),
+        (
+            "PORT=s:1",
+            "secrets: PORT is reserved (by Cloud Run or by the env files: FUNCTION_TARGET, "
+            "FUNCTION_SIGNATURE_TYPE, K_SERVICE, K_REVISION, K_CONFIGURATION, PORT, ENVIRONMENT, "
+            'GOOGLE_CLOUD_PROJECT, LOG_LEVEL, THREADS, WORKERS, CONCURRENCY, X_GOOGLE_*) (got "PORT=s:1")',
+        ),
+    ],
+)
+def test_a_secret_entry_verdict(entry: Any, message: str) -> None:
+    assert rules.secrets_error([entry]) == message
+
+
+def test_a_role_on_one_resource() -> None:
+    assert rules.roles_error([{"role": "roles/bigquery.dataEditor", "dataset": "Sales_Data"}]) == ""
+    assert rules.roles_error([{"role": "roles/bigquery.dataEditor", "table": "x"}]) == (
+        "roles: a role on one resource is {role: ROLE, KIND: NAME} with KIND one of bucket, "
+        'topic, dataset, secret (got {"role": "roles/bigquery.dataEditor", "table": "x"})'
+    )
+
+
+def test_cron_fields_allow_exactly_these_values() -> None:
+    minute, hour, _, _, weekday = rules.CRON_FIELDS
+    assert minute.values("*") == set(range(60))
+    assert hour.values("*") == set(range(24))
+    assert minute.values("*/1") == set(range(60))  # a step of 1 is every value
+    assert rules.cron_error("*/1 * * * *") == ""
+    assert minute.values("*/30,5") == {0, 5, 30}  # a list goes on after a *
+    assert hour.values("9-17/4") == {9, 13, 17}
+    assert weekday.values("MON-FRI") == {1, 2, 3, 4, 5}
+
+
+def test_a_time_zone_is_an_iana_name() -> None:
+    assert rules.time_zone_error("Europe/Paris") == ""
+    assert rules.time_zone_error("Mars/Olympus") == (
+        "schedule_time_zone: must be a time zone name from the IANA database, such as Etc/UTC, "
+        'Europe/Paris or America/New_York (got "Mars/Olympus")'
+    )
+
+
+FIRESTORE_SEGMENT = (
+    "firestore_document: each segment must be an id of letters, digits and - _ . ~ % + @ (not . or "
+    ".. or __id__), or a {wildcard} such as {userId}, separated by single slashes"
+)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: rules.trigger_location_error("moon", "storage"),
+            "trigger_location: must be a region such as us-central1, or one of us, eu, asia, "
+            'nam4, eur4, eur5, eur7, eur8, asia1 (got "moon")',
+        ),
+        # A Pub/Sub trigger has no other place than a region.
+        (
+            lambda: rules.trigger_location_error("eu", "pubsub"),
+            'trigger_location: must be a region such as us-central1 (got "eu")',
+        ),
+        (lambda: rules.trigger_location_error("europe-west1", "pubsub"), ""),
+        (lambda: rules.firestore_document_error("users/."), f'{FIRESTORE_SEGMENT} (got "users/.")'),
+        (
+            lambda: rules.firestore_document_error("users/.."),
+            f'{FIRESTORE_SEGMENT} (got "users/..")',
+        ),
+        (
+            lambda: rules.firestore_document_error("users/__id__"),
+            f'{FIRESTORE_SEGMENT} (got "users/__id__")',
+        ),
+        (
+            lambda: rules.audit_service_error("bigquery"),
+            "audit_service_name: must be a Google API service name ending in .googleapis.com, "
+            'such as bigquery.googleapis.com (got "bigquery")',
+        ),
+    ],
+)
+def test_trigger_settings_exact_words(call: Callable[[], str], message: str) -> None:
+    assert call() == message
+
+
+def test_derived_names_are_cut_without_a_trailing_separator() -> None:
+    """A cut that ends in a hyphen drops it: no "--" before the hash or the suffix."""
+    name = "a" * 26 + "-" + "b" * 10
+    assert rules.provider_id(name) == "a" * 26 + "-" + rules.repo_hash(name)
+    assert rules.state_bucket({"storage_bucket": "my-uploads"}) == "my-uploads-state"
+    bucket = "b" * 56 + "-" + "c" * 6  # 63 characters, the most a bucket name has
+    assert rules.state_bucket({"storage_bucket": bucket}) == "b" * 56 + "-state"
+    # A function's own identity carries the first 8 characters of its name, no trailing hyphen.
+    assert rules.function_account("my-function", "p", "abc-def-ghi") == (
+        "my-function-7125-abc-def@p.iam.gserviceaccount.com"
+    )
+    assert rules.function_account("my-function", "p", "abcdefghij") == (
+        "my-function-b5b4-abcdefgh@p.iam.gserviceaccount.com"
+    )
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: rules.cloudsql_instance_error("orders-db"),
+            "cloudsql_instance: must be the instance connection name PROJECT:REGION:INSTANCE, "
+            "such as my-project:us-central1:orders-db (a project id, a region, and an instance id "
+            'of lower-case letters, digits and hyphens starting with a letter) (got "orders-db")',
+        ),
+        (
+            lambda: rules.cloudsql_instance_error(f"my-project-id-long:us-central1:{'a' * 80}"),
+            "cloudsql_instance: PROJECT:INSTANCE must be at most 98 characters, as Cloud SQL "
+            f'requires (got "my-project-id-long:us-central1:{"a" * 80}")',
+        ),
+        (
+            lambda: rules.project_id_error("My_Project"),
+            "gcp_project_id: must be 6-30 characters of lower-case letters, digits and hyphens, "
+            'start with a letter and not end with a hyphen (got "My_Project")',
+        ),
+        (lambda: rules.project_id_error("a" * 30), ""),
+        (
+            lambda: rules.project_id_error("a" * 31),
+            "gcp_project_id: must be 6-30 characters of lower-case letters, digits and hyphens, "
+            f'start with a letter and not end with a hyphen: it has 31 characters (got "{"a" * 31}")',
+        ),
+        # GitHub and GitLab paths keep their capitals.
+        (lambda: rules.repository_error("Acme/My-Function", "github_actions"), ""),
+        (lambda: rules.repository_error("Group/Sub/X", "gitlab_ci"), ""),
+    ],
+)
+def test_project_settings_exact_words(call: Callable[[], str], message: str) -> None:
+    assert call() == message
+
+
+def test_the_deploy_route_and_its_retries() -> None:
+    """The route alone (the question deploy_api) is an HTTP function retried as it must be."""
+    assert rules.deploy_api_error("run") == ""
+    assert rules.deploy_api_error("run", "pubsub") == ""  # retried unless told otherwise
+    assert rules.deploy_api_error("run", retry=False) == ""  # HTTP: nothing to retry
+    assert rules.deploy_api_error("run", "pubsub", False) == (
+        "retry_on_failure: a function deployed with deploy_api: run gets its events from an "
+        "Eventarc trigger or a push subscription, which retry until delivered (gcloud sets no "
+        "single-attempt policy on them): make the handler idempotent and set retry_on_failure: "
+        "true, or deploy it with deploy_api: functions (got false)"
+    )
+    assert rules.deploy_api_error("functions", "pubsub", False) == ""
+
+
+def test_an_account_id_uses_all_30_characters() -> None:
+    """Google takes 6-30: a long name keeps as much of itself as fits, no more."""
+    account = rules.account_id("a" * 30, "sa")
+    assert account == "a" * 22 + "-" + rules.repo_hash("a" * 30) + "-sa"
+    assert len(account) == 30
+
+
+def test_a_platform_name_is_refused_naming_them_all() -> None:
+    assert rules.env_name_error("K_SERVICE", "env") == (
+        "env: K_SERVICE is set by Cloud Run itself (FUNCTION_TARGET, FUNCTION_SIGNATURE_TYPE, "
+        'K_SERVICE, K_REVISION, K_CONFIGURATION, PORT, X_GOOGLE_*) (got "K_SERVICE")'
+    )

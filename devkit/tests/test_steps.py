@@ -8,12 +8,14 @@ run by `bash -e` make exactly the calls a real run makes, and end the same way.
 
 from __future__ import annotations
 
+import io
 import os
+import shlex
 import stat
 import subprocess
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -424,3 +426,410 @@ def test_each_kind_of_step_prints_this_shell(
     if check_line is not None:
         assert step.check_line() == check_line
     assert step.line() == line
+
+
+# -- a real run's steps, one by one: where they run, what they print, how they fail
+
+
+def shell(script: str) -> tuple[str, ...]:
+    return ("sh", "-c", script)
+
+
+def test_a_real_run_runs_each_step_in_the_repo_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Commands run from the repo's root (a deploy uploads `--source=.`), the look too."""
+    (tmp_path / "there").write_text("")
+    steps = [
+        _steps.Step(shell("pwd > made")),
+        _steps.Step(shell("touch skipped"), exists=("test", "-f", "there")),
+        _steps.Step(shell("touch created"), exists=("test", "-f", "absent")),
+        _steps.Step(shell("touch new"), exists=("test", "-f", "there"), update=shell("pwd > upd")),
+    ]
+    _steps.execute(steps, "setup", tmp_path)
+    assert (tmp_path / "made").read_text() == f"{tmp_path}\n"
+    assert (tmp_path / "upd").read_text() == f"{tmp_path}\n"
+    assert (tmp_path / "created").exists()
+    assert not (tmp_path / "skipped").exists()
+    assert not (tmp_path / "new").exists()
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        "setup: sh -c 'pwd > made'",
+        "setup: exists, left as it is: test -f there",
+        "setup: sh -c 'touch created'",
+        "setup: sh -c 'pwd > upd'",
+    ]
+
+
+def test_a_failed_step_says_what_was_done_and_what_was_not(tmp_path: Path) -> None:
+    steps = [
+        _steps.Step(shell("true")),
+        _steps.Step(shell("exit 1")),
+        _steps.Step(CREATE, exists=DESCRIBE),
+        _steps.Step(("gcloud", "d")),
+    ]
+    with pytest.raises(_steps.CommandError) as raised:
+        _steps.execute(steps, "setup", tmp_path)
+    assert str(raised.value) == (
+        "failed: sh -c 'exit 1'\n1 step(s) done before it; not run:\n"
+        "gcloud a describe x >/dev/null 2>&1 || gcloud a create x\ngcloud d"
+    )
+    with pytest.raises(_steps.CommandError) as raised:
+        _steps.execute([_steps.Step(shell("exit 2"))], "setup", tmp_path)
+    assert str(raised.value) == (
+        "failed: sh -c 'exit 2'\n0 step(s) done before it; not run:\n(nothing)"
+    )
+
+
+def test_a_step_that_cannot_create_its_resource_stops_the_run_before_anything(
+    tmp_path: Path,
+) -> None:
+    steps = [
+        _steps.Step(shell("touch made")),
+        _steps.Step((), exists=("test", "-f", "topic"), missing="topic t is missing: run setup"),
+    ]
+    with pytest.raises(_steps.CommandError) as raised:
+        _steps.execute(steps, "deploy", tmp_path)
+    assert str(raised.value) == "deploy: nothing was changed: topic t is missing: run setup"
+    assert not (tmp_path / "made").exists()
+    # There, in the repo's root: the run goes on.
+    (tmp_path / "topic").write_text("")
+    _steps.execute(steps, "deploy", tmp_path)
+    assert (tmp_path / "made").exists()
+
+
+def test_a_listed_resource_is_there_only_when_the_list_names_it(tmp_path: Path) -> None:
+    """A budget is found by listing: an empty list is a missing budget, made anew."""
+    lists = shell("cat budgets")
+    update = ("sh", "-c", 'echo "$0" > done', _steps.FOUND)
+    step = _steps.Step(shell("echo created > done"), lists, update)
+    (tmp_path / "budgets").write_text("")
+    assert _steps.probe(step, tmp_path) is None
+    _steps.execute([step], "setup", tmp_path)
+    assert (tmp_path / "done").read_text() == "created\n"
+    (tmp_path / "budgets").write_text("budgets/b-1\n")
+    assert _steps.probe(step, tmp_path) == "budgets/b-1"
+    _steps.execute([step], "setup", tmp_path)
+    assert (tmp_path / "done").read_text() == "budgets/b-1\n"
+
+
+@pytest.fixture
+def fake_gcloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A gcloud on PATH that logs its folder and arguments and prints $ANSWER (or fails)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "gcloud"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$(pwd) $*" >> {tmp_path}/gcloud.log\n'
+        '[ -n "$ANSWER" ] || { echo "ERROR: (gcloud) permission denied" >&2; exit 1; }\n'
+        'echo "$ANSWER"\n'
+    )
+    script.chmod(stat.S_IRWXU)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return tmp_path / "gcloud.log"
+
+
+def test_the_project_number_comes_from_gcloud(
+    fake_gcloud: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _steps.project_number("my-project-dev", tmp_path, dry_run=True) == "PROJECT_NUMBER"
+    assert not fake_gcloud.exists()  # a dry run asks nothing
+    monkeypatch.setenv("ANSWER", "123456789012")
+    assert _steps.project_number("my-project-dev", tmp_path, dry_run=False) == "123456789012"
+    assert fake_gcloud.read_text() == (
+        f"{tmp_path} projects describe my-project-dev --format=value(projectNumber)\n"
+    )
+    monkeypatch.setenv("ANSWER", "")
+    with pytest.raises(_steps.CommandError) as raised:
+        _steps.project_number("my-project-dev", tmp_path, dry_run=False)
+    assert str(raised.value) == (
+        "gcloud projects describe my-project-dev '--format=value(projectNumber)' failed:\n"
+        "ERROR: (gcloud) permission denied"
+    )
+
+
+def test_a_real_run_needs_gcloud(fake_gcloud: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _steps.require_gcloud()  # on PATH: nothing to say
+    monkeypatch.setenv("PATH", str(fake_gcloud.parent / "empty"))
+    with pytest.raises(_steps.CommandError) as raised:
+        _steps.require_gcloud()
+    assert str(raised.value) == (
+        "gcloud is not installed: see https://cloud.google.com/sdk/docs/install"
+    )
+
+
+def test_a_plan_creates_what_describe_does_not_find_and_grants_exactly(repo: Repo) -> None:
+    plan = _steps.Plan(Project.load(repo()), "dev", "my-project-dev", "42")
+    plan.create(("pubsub", "topics"), "t-dev", "--labels=a=b")
+    plan.create(("eventarc", "channels"), "c", project="other", scope=("--location=global",))
+    plan.grant(("projects",), "my-project-dev", "serviceAccount:a@b", "roles/x")
+    plan.grant(("projects",), "my-project-dev", "serviceAccount:a@b", "roles/y", condition="c")
+    plan.grant(("pubsub", "topics"), "t-dev", "serviceAccount:a@b", "roles/z", condition="c")
+    assert [(" ".join(s.command), " ".join(s.exists)) for s in plan.steps] == [
+        (
+            "gcloud pubsub topics create t-dev --project=my-project-dev --labels=a=b",
+            "gcloud pubsub topics describe t-dev --project=my-project-dev",
+        ),
+        (
+            "gcloud eventarc channels create c --project=other --location=global",
+            "gcloud eventarc channels describe c --project=other --location=global",
+        ),
+        (
+            "gcloud projects add-iam-policy-binding my-project-dev --member=serviceAccount:a@b "
+            "--role=roles/x --condition=None --quiet",
+            "",
+        ),
+        (
+            "gcloud projects add-iam-policy-binding my-project-dev --member=serviceAccount:a@b "
+            "--role=roles/y --condition=c --quiet",
+            "",
+        ),
+        (
+            "gcloud pubsub topics add-iam-policy-binding t-dev --project=my-project-dev "
+            "--member=serviceAccount:a@b --role=roles/z --quiet",
+            "",
+        ),
+    ]
+
+
+# -- one unit of a parallel run (a function of a deploy), and the table of all
+
+
+def test_a_unit_runs_its_steps_in_the_repo_and_names_itself(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "there").write_text("")
+    steps = [
+        _steps.Step(shell("pwd > made")),
+        _steps.Step(shell("touch skipped"), exists=("test", "-f", "there")),
+        _steps.Step(shell("echo created > c"), exists=("test", "-f", "absent"), update=shell("x")),
+        # Listed: updated by the name its list prints.
+        _steps.Step(shell("x"), shell("echo b-1"), ("sh", "-c", 'echo "$0" > u', _steps.FOUND)),
+        _steps.Step(shell("echo 'Service URL: https://fn-1.a.run.app'")),
+    ]
+    runner = _steps.Runner("deploy", tmp_path, retries=0, delay=0)
+    outcome = runner.unit("fn", steps, lambda name: f"https://{name}.example")
+    assert (tmp_path / "made").read_text() == f"{tmp_path}\n"
+    assert (tmp_path / "c").read_text() == "created\n"
+    assert (tmp_path / "u").read_text() == "b-1\n"
+    assert not (tmp_path / "skipped").exists()
+    assert outcome.ok
+    assert outcome.done == [
+        "sh -c 'pwd > made'",
+        "sh -c 'echo created > c'",
+        "sh -c 'echo \"$0\" > u' b-1",
+        "sh -c 'echo '\"'\"'Service URL: https://fn-1.a.run.app'\"'\"''",
+    ]
+    assert outcome.url == "https://fn-1.a.run.app"  # as gcloud printed it
+    assert 0 <= outcome.seconds < 60
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[:-1] == [
+        f"deploy: [fn] {line}"
+        for line in [
+            "sh -c 'pwd > made'",
+            "exists, left as it is: test -f there",
+            *outcome.done[1:],
+        ]
+    ]
+    assert err.splitlines()[-1].startswith("deploy: [fn] done in ")
+    # No URL printed: the one the plan expects.
+    outcome = runner.unit("other", [_steps.Step(shell("true"))], lambda name: f"https://{name}.x")
+    assert outcome.url == "https://other.x"
+
+
+def test_a_failed_unit_says_why_and_what_it_did_not_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runner = _steps.Runner("deploy", tmp_path, retries=0, delay=0)
+    noisy = "for n in $(seq 1 25); do echo line $n; done >&2; exit 3"
+    steps = [
+        _steps.Step(shell("true")),
+        _steps.Step(shell(noisy)),
+        _steps.Step(CREATE, exists=DESCRIBE),
+        _steps.Step(("gcloud", "d")),
+    ]
+    outcome = runner.unit("fn", steps, lambda name: "")
+    assert not outcome.ok
+    assert (outcome.done, outcome.failed, outcome.reason) == (
+        ["sh -c true"],
+        shlex.join(shell(noisy)),
+        "line 25",
+    )
+    assert outcome.not_run == [
+        "gcloud a describe x >/dev/null 2>&1 || gcloud a create x",
+        "gcloud d",
+    ]
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    assert lines[2] == "deploy: [fn] failed: line 25"
+    assert lines[3:] == [f"  line {n}" for n in range(6, 26)]  # the last 20 lines of output
+    # A command that fails saying nothing: its exit status.
+    outcome = runner.unit("fn", [_steps.Step(shell("exit 3"))], lambda name: "")
+    assert outcome.reason == "exit status 3"
+    assert outcome.not_run == []
+
+
+def test_quota_errors_wait_at_most_a_quarter_more_and_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr(_steps.time, "sleep", waits.append)
+    monkeypatch.setattr(_steps.random, "random", lambda: 1.0)  # the most jitter
+    gcloud = tmp_path / "gcloud"
+    gcloud.write_text("#!/bin/sh\npwd\necho 'RESOURCE_EXHAUSTED: Quota exceeded' >&2\nexit 1\n")
+    gcloud.chmod(stat.S_IRWXU)
+    command = (str(gcloud), "run", "deploy", "fn")
+    result = _steps.Runner("deploy", tmp_path, retries=2, delay=2.0).run("fn", command)
+    assert (result.returncode, result.stdout) == (1, f"{tmp_path}\n")
+    assert waits == [2.5, 5.0]
+    assert capsys.readouterr().err.splitlines() == [
+        "deploy: [fn] quota exceeded; retrying in 2s (attempt 2 of 3): run deploy",
+        "deploy: [fn] quota exceeded; retrying in 5s (attempt 3 of 3): run deploy",
+    ]
+    quiet = _steps.Runner("deploy", tmp_path, retries=1, delay=1.0, quiet=True)
+    quiet.run("fn", command)
+    assert capsys.readouterr().err == ""
+
+
+def test_the_table_of_units() -> None:
+    outcomes = [
+        _steps.Outcome("a", seconds=1.23, url="https://a.example"),
+        _steps.Outcome("bbbbbb", failed="x", seconds=10.0),
+    ]
+    assert _steps.table(outcomes).splitlines() == [
+        "function  result    duration  URL",
+        "a         deployed  1.2s      https://a.example",
+        "bbbbbb    FAILED    10.0s     -",
+    ]
+
+
+def test_a_real_perform_runs_the_steps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _steps.perform([_steps.Step(shell("pwd > made"))], "setup", False, tmp_path)
+    assert (tmp_path / "made").read_text() == f"{tmp_path}\n"
+    assert capsys.readouterr() == ("", "setup: sh -c 'pwd > made'\n")
+
+
+def test_a_stop_message_keeps_its_words(tmp_path: Path) -> None:
+    """Only what the shell would expand is escaped in the dry run's echo."""
+    step = _steps.Step((), exists=("test", "-f", "x"), missing='X "$HOME" `id` \\ stays')
+    assert step.check_line() == (
+        'test -f x >/dev/null 2>&1 || { echo "X \\"\\$HOME\\" \\`id\\` \\\\ stays" >&2; exit 1; }'
+    )
+    result = subprocess.run(
+        ["bash", "-c", step.check_line()], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert (result.returncode, result.stderr) == (1, 'X "$HOME" `id` \\ stays\n')
+
+
+def units_plan(repo: Repo, units: dict[str, list[_steps.Step]]) -> _steps.Plan:
+    plan = _steps.Plan(Project.load(repo()), "dev", "my-project-dev", "42")
+    plan.add(_steps.Step(shell("pwd > shared")))
+    for name, steps in units.items():
+        with plan.unit(name):
+            for step in steps:
+                plan.add(step)
+    return plan
+
+
+def test_units_run_after_the_shared_steps_and_a_failure_names_each_unit(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = units_plan(
+        repo,
+        {
+            "a": [_steps.Step(shell("pwd > a"))],
+            "b": [_steps.Step(shell("echo nope >&2; exit 1")), _steps.Step(("gcloud", "d"))],
+            "c": [_steps.Step(shell("true")), _steps.Step(shell("exit 2"))],
+        },
+    )
+    root = plan.project.root
+    with pytest.raises(_steps.CommandError) as raised:
+        _steps.execute_units(plan, "deploy", root, jobs=1)
+    assert str(raised.value) == (
+        "2 of 3 failed: b, c\n"
+        "b: failed: sh -c 'echo nope >&2; exit 1'\n  nope\n  done before it: 0 step(s)\n"
+        "  not run:\n    gcloud d\n"
+        "c: failed: sh -c 'exit 2'\n  exit status 2\n  done before it: 1 step(s)\n"
+        "    sh -c true\n  not run:\n    (nothing)\n"
+        "deployed: a"
+    )
+    assert (root / "shared").read_text() == (root / "a").read_text() == f"{root}\n"
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "deploy: sh -c 'pwd > shared'"
+    assert "deploy: [a] sh -c 'pwd > a'" in err
+    # Nothing deployed.
+    plan = units_plan(repo, {"b": [_steps.Step(shell("exit 1"))]})
+    with pytest.raises(_steps.CommandError, match=r"\ndeployed: \(none\)$"):
+        _steps.execute_units(plan, "deploy", root, jobs=1)
+
+
+def test_units_run_after_every_check_and_at_least_one_at_a_time(repo: Repo) -> None:
+    plan = units_plan(repo, {"a": [_steps.Step(shell("touch a"))]})
+    plan.add(_steps.Step((), exists=("test", "-f", "topic"), missing="topic t is missing"))
+    root = plan.project.root
+    with pytest.raises(
+        _steps.CommandError, match=r"^deploy: nothing was changed: topic t is missing$"
+    ):
+        _steps.execute_units(plan, "deploy", root, jobs=1)
+    assert not (root / "a").exists()
+    with pytest.raises(_steps.CommandError, match=r"^jobs: must be 1 or more \(got 0\)$"):
+        _steps.execute_units(plan, "deploy", root, jobs=0)
+    (root / "topic").write_text("")
+    _steps.execute_units(plan, "deploy", root, jobs=1)
+    assert (root / "a").exists()
+
+
+def test_a_deploy_waits_5_seconds_then_twice_as_long_on_a_quota_error(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `gcf deploy` uses: 5 retries, the first after 5 s (up to a quarter more)."""
+    waits: list[float] = []
+    monkeypatch.setattr(_steps.time, "sleep", waits.append)
+    monkeypatch.setattr(_steps.random, "random", lambda: 1.0)
+    plan = units_plan(repo, {"a": [_steps.Step(shell("echo 'HTTP 429' >&2; exit 1"))]})
+    with pytest.raises(_steps.CommandError):
+        _steps.execute_units(plan, "deploy", plan.project.root, jobs=1)
+    assert waits == [6.25, 12.5, 25.0, 50.0, 100.0]
+
+
+def test_a_real_setup_asks_gcloud_for_the_project_number_and_looks_up_no_repository(
+    repo: Repo, fake_gcloud: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a repository answer, nothing is looked up (CI is set up once it has one)."""
+    monkeypatch.setenv("ANSWER", "123456789012")
+    monkeypatch.delenv("REPOSITORY_ID", raising=False)
+
+    def no_lookup(*args: object, **kwargs: object) -> None:
+        raise AssertionError("looked up a repository")
+
+    monkeypatch.setattr("gcf_devkit.cloud.setup.urllib.request.urlopen", no_lookup)
+    root = repo(answers={"repository": None})
+    plan = setup.plan(Project.load(root), "dev", dry_run=False)
+    assert plan.project_number == "123456789012"
+    assert fake_gcloud.read_text() == (
+        f"{root} projects describe my-project-dev --format=value(projectNumber)\n"
+    )
+    assert plan.repository_id == ""
+
+
+def test_a_real_setup_looks_up_its_repository_id(
+    repo: Repo, fake_gcloud: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANSWER", "123456789012")
+    monkeypatch.delenv("REPOSITORY_ID", raising=False)
+    monkeypatch.delenv("GITLAB_TOKEN", raising=False)
+    asked: list[str] = []
+
+    def lookup(request: Any, timeout: float) -> io.BytesIO:
+        asked.append(request.full_url)
+        return io.BytesIO(b'{"id": 987654}')
+
+    monkeypatch.setattr("gcf_devkit.cloud.setup.urllib.request.urlopen", lookup)
+    root = repo(answers={"ci_provider": "gitlab_ci", "repository": "group/x"})
+    plan = setup.plan(Project.load(root), "dev", dry_run=False)
+    assert asked == ["https://gitlab.com/api/v4/projects/group%2Fx"]
+    assert plan.repository_id == "987654"

@@ -81,10 +81,8 @@ def default_trigger_location(trigger_type: str, region: str) -> str:
 def trigger_location_error(value: str, trigger_type: str) -> str:
     others = OTHER_LOCATIONS.get(trigger_type, ())
     if value not in REGIONS and value not in others:
-        return (
-            f"trigger_location: must be a region such as us-central1, or one of "
-            f"{', '.join(others)}{got(value)}"
-        )
+        such_as = f", or one of {', '.join(others)}" if others else ""
+        return f"trigger_location: must be a region such as us-central1{such_as}{got(value)}"
     return ""
 
 
