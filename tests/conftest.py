@@ -63,28 +63,13 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.pop(name, None)
 
 
-# The longest runs of one worker: installs from the registry, and the groups that share one
-# PostgreSQL server or one set of emulators. They start first, so that no worker is left
-# finishing one of them alone at the end.
-FIRST_GROUPS = {"database", "emulators"}
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep the tests of one rendered variant on one xdist worker, so it renders once; start
-    the longest first."""
+    """Keep the tests of one rendered variant on one xdist worker, so it renders once."""
     for item in items:
         params = getattr(item, "callspec", None)
         for key in ("variant", "trigger"):
             if params is not None and key in params.params:
                 item.add_marker(pytest.mark.xdist_group(f"{key}-{params.params[key]}"))
-
-    def long(item: pytest.Item) -> bool:
-        group = item.get_closest_marker("xdist_group")
-        return bool(item.get_closest_marker("slow")) or (
-            group is not None and group.args[0] in FIRST_GROUPS
-        )
-
-    items.sort(key=lambda item: not long(item))
 
 
 def run(
