@@ -53,6 +53,11 @@ def deploy_plan(root: Path, environment: str = "dev", only: str | None = None) -
     return deploy.plan(Project.load(root), environment, only, dry_run=True)
 
 
+def env_file(root: Path, environment: str, function: str = "my-function") -> dict[str, str]:
+    """The env vars file a deploy plan wrote for a function."""
+    return yaml.safe_load((root / ".deploy" / environment / f"{function}.yaml").read_text())
+
+
 def setup_plan(root: Path, environment: str = "dev") -> setup.Setup:
     return setup.plan(Project.load(root), environment, dry_run=True)
 
@@ -294,10 +299,10 @@ def test_the_env_file_holds_the_environment_threads_and_topics(repo: Repo) -> No
         "THREADS": "12",
         "RECORDS_TOPIC": "records-dev",
     }
-    other = yaml.safe_load((root / ".deploy" / "dev" / "other.yaml").read_text())
+    other = env_file(root, "dev", "other")
     assert (other["THREADS"], "RECORDS_TOPIC" in other) == ("1", False)
     deploy_plan(root, "production")
-    production = yaml.safe_load((root / ".deploy" / "production" / "my-function.yaml").read_text())
+    production = env_file(root, "production")
     assert (production["THREADS"], production["RECORDS_TOPIC"]) == ("12", "records")
     assert production["GOOGLE_CLOUD_PROJECT"] == "my-project-id"
 
@@ -306,7 +311,7 @@ def test_the_env_file_of_a_function_with_a_database_password(repo: Repo) -> None
     answers = {**DATABASE, "database_auth": "password", "database_user": "app"}
     root = repo({"my-function": {"secrets": ["DB_PASSWORD=db-password:latest"]}}, answers=answers)
     deploy_plan(root, "production")
-    variables = yaml.safe_load((root / ".deploy" / "production" / "my-function.yaml").read_text())
+    variables = env_file(root, "production")
     assert (variables["DB_IAM_AUTH"], variables["DB_USER"]) == ("false", "app")
     assert "DB_PASSWORD" not in variables  # a secret, set by --set-secrets
 
@@ -314,7 +319,7 @@ def test_the_env_file_of_a_function_with_a_database_password(repo: Repo) -> None
 def test_the_env_file_of_a_function_with_a_database(repo: Repo) -> None:
     root = repo(answers=DATABASE, env={"dev": {"DB_NAME": "app_dev"}})
     deploy_plan(root)
-    variables = yaml.safe_load((root / ".deploy" / "dev" / "my-function.yaml").read_text())
+    variables = env_file(root, "dev")
     assert {k: v for k, v in variables.items() if k.startswith(("DB_", "INSTANCE"))} == {
         "INSTANCE_CONNECTION_NAME": "my-project-id:us-central1:orders-db",
         "DB_NAME": "app_dev",
@@ -1488,7 +1493,7 @@ def test_the_env_file_of_a_database_function_takes_the_answers_unless_overridden
 ) -> None:
     root = repo(answers=DATABASE)
     deploy_plan(root, "production")
-    variables = yaml.safe_load((root / ".deploy" / "production" / "my-function.yaml").read_text())
+    variables = env_file(root, "production")
     database = {k: v for k, v in variables.items() if "DB" in k.upper() or "INSTANCE" in k}
     assert database == {
         "INSTANCE_CONNECTION_NAME": "my-project-id:us-central1:orders-db",
