@@ -785,6 +785,58 @@ def test_a_password_database_with_its_secret_passes(repo: Repo) -> None:
     assert one_function(root).database_auth == "password"
 
 
+FUNCTION = "functions.yaml: function 'my-function': "
+
+
+def test_a_database_in_a_repo_without_the_database_module_says_how_to_add_it(
+    repo: Repo,
+) -> None:
+    assert errors_of(repo({"my-function": {"database": "cloudsql_postgres"}})) == [
+        FUNCTION + "database: the repo has no database module (database.py and its "
+        "requirements): add it with `copier update --data database=cloudsql_postgres`"
+    ]
+
+
+def test_every_missing_database_setting_is_reported_at_once(repo: Repo) -> None:
+    answers = {**DATABASE, "database_name": None, "database_user": None}
+    assert errors_of(repo(answers=answers)) == [
+        FUNCTION + "database_name: required for a function with a database",
+        FUNCTION + "database_user: required for a function with a database",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answers", "error"),
+    [
+        (
+            {"cloudsql_instance": "orders-db"},
+            "cloudsql_instance: must be the instance connection name PROJECT:REGION:INSTANCE, "
+            "such as my-project:us-central1:orders-db (a project id, a region, and an instance "
+            'id of lower-case letters, digits and hyphens starting with a letter) (got "orders-db")',
+        ),
+        # The questionnaire once took a trailing new line that `make check` refused.
+        (
+            {"database_name": "app\n"},
+            "database_name: must be 1-63 lower-case letters, digits and underscores, starting "
+            "with a letter or underscore and not with pg_ (a PostgreSQL name that needs no "
+            'quotes) (got "app\\n")',
+        ),
+        (
+            {"database_auth": "kerberos"},
+            'database_auth: must be one of iam, password (got "kerberos")',
+        ),
+        (
+            {"database_ip": "somewhere"},
+            'database_ip: must be one of public, private (got "somewhere")',
+        ),
+    ],
+)
+def test_a_database_setting_breaking_its_rule_is_reported_under_its_key(
+    repo: Repo, answers: dict[str, Any], error: str
+) -> None:
+    assert errors_of(repo(answers={**DATABASE, **answers})) == [FUNCTION + error]
+
+
 # -- the project: environments, names and topics
 
 
