@@ -17,6 +17,8 @@ import copier
 import jinja2
 import pytest
 
+from conftest import ROOT, load_module
+
 VARIABLE = "GCF_TEMPLATE_CACHE"
 
 
@@ -157,3 +159,29 @@ def test_the_extensions_and_rules_compiled_python_is_kept_and_found_by_its_sourc
     cached = next(f for f in vars(names).values() if getattr(f, "__module__", "") == names.__name__)
     assert cached.__code__.co_filename == names.__file__
     assert names.__file__.startswith(str(clones[1]))
+
+
+def test_derived_values_follow_the_answers_of_each_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Copier makes a context per file and path: the values derived from the answers are
+    computed once per distinct answers, and never served for other answers, even answers
+    Python finds equal (True == 1) but the files would not."""
+    extension = load_module(ROOT / "extensions" / "gcf.py", "gcf_template_extension_cache")
+    calls: list[dict[str, object]] = []
+
+    def derived(context: dict[str, object]) -> dict[str, object]:
+        answers = extension.answers_of(context)
+        calls.append(answers)
+        return {"manifest": repr(answers)}
+
+    monkeypatch.setattr(extension.extensions, "derived", derived)
+    hook = extension.Derived(jinja2.Environment())
+    for answers in ({"a": 1}, {"a": 1}, {"a": True}, {"a": 2}, {"a": 1}):
+        context: dict[str, object] = {"_copier_phase": "render", "_copier_conf": {}, **answers}
+        hook.hook(context)
+        assert context["manifest"] == repr(answers)
+    assert calls == [{"a": 1}, {"a": True}, {"a": 2}]
+    question: dict[str, object] = {"_copier_phase": "prompt", "a": 1}
+    hook.hook(question)
+    assert "manifest" not in question
