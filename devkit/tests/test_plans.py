@@ -245,6 +245,24 @@ def test_event_trigger_flags(repo: Repo, entry: dict[str, Any], flags: list[str]
     assert trigger_flags(deploy_command(deploy_plan(repo({"f": entry})), "f-dev")) == flags
 
 
+def test_the_functions_route_lets_only_the_trigger_identity_invoke_an_event_function(
+    repo: Repo,
+) -> None:
+    entry = {"trigger_type": "pubsub", "pubsub_topic": "external", "region": "europe-west1"}
+    plan = deploy_plan(repo({"listen": entry}))
+    assert [c for c in commands(plan) if "add-invoker-policy-binding" in c] == [
+        (
+            "gcloud",
+            "functions",
+            "add-invoker-policy-binding",
+            "listen-dev",
+            "--project=my-project-dev",
+            "--region=europe-west1",
+            f"--member=serviceAccount:{TRIGGER_SA}",
+        )
+    ]
+
+
 def test_secrets_and_networks_reach_their_flags(repo: Repo) -> None:
     root = repo(
         {
@@ -267,6 +285,14 @@ def test_secrets_and_networks_reach_their_flags(repo: Repo) -> None:
     assert "--vpc-connector=my-connector" in own
     assert "--egress-settings=private-ranges-only" in own
     direct = deploy_command(plan, "direct-dev")
+    assert direct[4:10] == (
+        "--project=my-project-dev",
+        "--gen2",
+        "--region=us-central1",
+        "--runtime=python313",
+        "--source=.",
+        "--entry-point=direct",
+    )
     assert not [f for f in direct if f.startswith(("--set-secrets", "--vpc-connector"))]
     assert [f for f in direct if f.startswith(("--network", "--subnet", "--direct-vpc"))] == [
         "--network=default",
@@ -288,17 +314,17 @@ def test_the_env_file_holds_the_environment_threads_and_topics(repo: Repo) -> No
     )
     deploy_plan(root)
     written = (root / ".deploy" / "dev" / "my-function.yaml").read_text()
-    assert written.startswith(
+    # One variable a line, in this order; every value a string (quoted where YAML would read
+    # a number or a boolean), as --env-vars-file needs.
+    assert written == (
         "# Written by `make deploy ENV=dev` from env.dev.yaml: do not edit.\n"
+        "ENVIRONMENT: dev\n"
+        "GOOGLE_CLOUD_PROJECT: my-project-dev\n"
+        "LOG_LEVEL: DEBUG\n"
+        "FEATURE: 'on'\n"
+        "THREADS: '12'\n"
+        "RECORDS_TOPIC: records-dev\n"
     )
-    assert yaml.safe_load(written) == {
-        "ENVIRONMENT": "dev",
-        "GOOGLE_CLOUD_PROJECT": "my-project-dev",
-        "LOG_LEVEL": "DEBUG",
-        "FEATURE": "on",
-        "THREADS": "12",
-        "RECORDS_TOPIC": "records-dev",
-    }
     other = env_file(root, "dev", "other")
     assert (other["THREADS"], "RECORDS_TOPIC" in other) == ("1", False)
     deploy_plan(root, "production")
@@ -319,10 +345,13 @@ def test_the_env_file_of_a_function_with_a_database_password(repo: Repo) -> None
 def test_the_env_file_of_a_function_with_a_database(repo: Repo) -> None:
     root = repo(answers=DATABASE, env={"dev": {"DB_NAME": "app_dev"}})
     deploy_plan(root)
-    variables = env_file(root, "dev")
-    assert {k: v for k, v in variables.items() if k.startswith(("DB_", "INSTANCE"))} == {
-        "INSTANCE_CONNECTION_NAME": "my-project-id:us-central1:orders-db",
+    assert env_file(root, "dev") == {
+        "ENVIRONMENT": "dev",
+        "GOOGLE_CLOUD_PROJECT": "my-project-dev",
+        "LOG_LEVEL": "DEBUG",
         "DB_NAME": "app_dev",
+        "THREADS": "8",
+        "INSTANCE_CONNECTION_NAME": "my-project-id:us-central1:orders-db",
         "DB_USER": "my-function-86e4-sa@my-project-id.iam",
         "DB_IAM_AUTH": "true",
         "DB_IP_TYPE": "public",
@@ -1313,6 +1342,228 @@ def test_the_run_route_gives_every_setting_explicitly(repo: Repo) -> None:
         "--quiet",
     )
     assert list(plan.units) == ["my-function"]
+
+
+RUN = {"deploy_api": "run"}
+UPLOADS = {"trigger_type": "storage", "storage_bucket": "my-uploads", "trigger_location": "eu"}
+
+
+def eventarc_trigger(plan: _steps.Plan, name: str) -> _steps.Step:
+    (step,) = [s for s in plan.steps if s.exists[1:5] == ("eventarc", "triggers", "describe", name)]
+    return step
+
+
+def test_an_eventarc_trigger_for_storage_filters_on_the_bucket(repo: Repo) -> None:
+    """Created where the bucket is when missing, else updated in place (never recreated):
+    delivered to the function's service as the trigger identity."""
+    plan = deploy_plan(repo({"up": UPLOADS}, answers=RUN))
+    where = ("--project=my-project-dev", "--location=eu")
+    settings = (
+        "--destination-run-service=up-dev",
+        "--destination-run-region=us-central1",
+        "--event-filters=type=google.cloud.storage.object.v1.finalized",
+        "--event-filters=bucket=my-uploads",
+        f"--service-account={TRIGGER_SA}",
+    )
+    trigger = eventarc_trigger(plan, "up-dev")
+    assert trigger.command == (
+        "gcloud",
+        "eventarc",
+        "triggers",
+        "create",
+        "up-dev",
+        *where,
+        *settings,
+        "--quiet",
+    )
+    assert trigger.exists == ("gcloud", "eventarc", "triggers", "describe", "up-dev", *where)
+    assert trigger.update == (
+        "gcloud",
+        "eventarc",
+        "triggers",
+        "update",
+        "up-dev",
+        *where,
+        *settings,
+        "--quiet",
+    )
+    # The function first, then who may invoke it, then what delivers to it.
+    assert [s.command[1:4] for s in plan.units["up-dev"]] == [
+        ("run", "deploy", "up-dev"),
+        ("run", "services", "add-iam-policy-binding"),
+        ("eventarc", "triggers", "create"),
+    ]
+
+
+def test_an_eventarc_trigger_for_firestore_delivers_document_events_as_protobuf(
+    repo: Repo,
+) -> None:
+    entry = {
+        "trigger_type": "firestore",
+        "firestore_document": "users/{userId}",
+        "firestore_event": "created",
+    }
+    trigger = eventarc_trigger(deploy_plan(repo({"doc": entry}, answers=RUN)), "doc-dev")
+    assert trigger.update[5:-1] == (
+        "--project=my-project-dev",
+        "--location=us-central1",
+        "--destination-run-service=doc-dev",
+        "--destination-run-region=us-central1",
+        "--event-filters=type=google.cloud.firestore.document.v1.created",
+        "--event-filters=database=(default)",
+        "--event-filters-path-pattern=document=users/{userId}",
+        "--event-data-content-type=application/protobuf",
+        f"--service-account={TRIGGER_SA}",
+    )
+    assert trigger.command[5:] == trigger.update[5:]
+
+
+def test_an_eventarc_trigger_for_audit_logs_filters_on_the_service_and_method(
+    repo: Repo,
+) -> None:
+    entry = {
+        "trigger_type": "audit_log",
+        "audit_service_name": "bigquery.googleapis.com",
+        "audit_method_name": "google.cloud.bigquery.v2.JobService.InsertJob",
+    }
+    trigger = eventarc_trigger(deploy_plan(repo({"audit": entry}, answers=RUN)), "audit-dev")
+    assert trigger.command[5:-1] == (
+        "--project=my-project-dev",
+        "--location=global",
+        "--destination-run-service=audit-dev",
+        "--destination-run-region=us-central1",
+        "--event-filters=type=google.cloud.audit.log.v1.written",
+        "--event-filters=serviceName=bigquery.googleapis.com",
+        "--event-filters=methodName=google.cloud.bigquery.v2.JobService.InsertJob",
+        f"--service-account={TRIGGER_SA}",
+    )
+
+
+def test_the_run_route_lets_only_the_trigger_identity_invoke_an_event_function(
+    repo: Repo,
+) -> None:
+    plan = deploy_plan(repo({"up": {**UPLOADS, "region": "europe-west1"}}, answers=RUN))
+    assert [c for c in commands(plan) if "add-iam-policy-binding" in c] == [
+        (
+            "gcloud",
+            "run",
+            "services",
+            "add-iam-policy-binding",
+            "up-dev",
+            "--project=my-project-dev",
+            "--region=europe-west1",
+            f"--member=serviceAccount:{TRIGGER_SA}",
+            "--role=roles/run.invoker",
+            "--quiet",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("trigger", "allow", "flag"),
+    [
+        ({"trigger_type": "http"}, False, "--no-allow-unauthenticated"),
+        ({"trigger_type": "http"}, True, "--allow-unauthenticated"),
+        (UPLOADS, True, "--no-allow-unauthenticated"),  # the repo's answer is for HTTP only
+    ],
+)
+def test_only_a_public_http_function_of_the_run_route_allows_unauthenticated_calls(
+    repo: Repo, trigger: dict[str, Any], allow: bool, flag: str
+) -> None:
+    root = repo({"f": trigger}, answers={**RUN, "allow_unauthenticated": allow})
+    command = commands(deploy_plan(root))[0]
+    assert command[1:4] == ("run", "deploy", "f-dev")
+    assert [f for f in command if f.endswith("allow-unauthenticated")] == [flag]
+
+
+def test_a_vpc_connector_on_the_run_route_takes_cloud_runs_egress_flag(repo: Repo) -> None:
+    entry = {"vpc": "connector", "vpc_connector": "my-connector"}
+    [command] = commands(deploy_plan(repo({"conn": entry}, answers=RUN)))
+    assert command == (
+        "gcloud",
+        "run",
+        "deploy",
+        "conn-dev",
+        "--project=my-project-dev",
+        "--region=us-central1",
+        "--source=.",
+        "--function=conn",
+        "--base-image=python313",
+        "--automatic-updates",
+        "--memory=512Mi",
+        "--cpu=1",
+        "--concurrency=80",
+        "--timeout=60s",
+        "--max-instances=100",
+        f"--service-account={own('conn')}",
+        "--ingress=all",
+        "--vpc-connector=my-connector",
+        "--vpc-egress=private-ranges-only",
+        "--no-allow-unauthenticated",
+        "--min-instances=0",
+        "--env-vars-file=.deploy/dev/conn.yaml",
+        "--quiet",
+    )
+
+
+def test_a_push_subscription_of_the_run_route_pushes_to_its_run_app_url(repo: Repo) -> None:
+    """Without a dead-letter topic, a message is retried with backoff until it expires: the
+    update clears any dead-letter policy the subscription had."""
+    plan = deploy_plan(
+        repo({"worker": {"trigger_type": "pubsub", "pubsub_topic": "jobs"}}, answers=RUN)
+    )
+    url = "https://worker-dev-PROJECT_NUMBER.us-central1.run.app"
+    subscription = plan.steps[-1]
+    assert subscription.command == ()
+    assert subscription.update == (
+        "gcloud",
+        "pubsub",
+        "subscriptions",
+        "update",
+        "worker-dev",
+        "--project=my-project-dev",
+        f"--push-endpoint={url}/projects/my-project-dev/topics/jobs-dev",
+        f"--push-auth-service-account={TRIGGER_SA}",
+        f"--push-auth-token-audience={url}",
+        "--ack-deadline=60",
+        "--min-retry-delay=10s",
+        "--max-retry-delay=600s",
+        "--clear-dead-letter-policy",
+    )
+
+
+def test_a_scheduler_function_of_the_run_route_gets_its_job_and_push_subscription(
+    repo: Repo,
+) -> None:
+    entry = {"trigger_type": "scheduler", "pubsub_topic": "ticks", "schedule": "0 * * * *"}
+    plan = deploy_plan(repo({"tick": entry}, answers=RUN))
+    assert [s.exists[1:5] if not s.command else s.command[1:5] for s in plan.steps] == [
+        ("pubsub", "topics", "describe", "ticks-dev"),
+        ("run", "deploy", "tick-dev", "--project=my-project-dev"),
+        ("run", "services", "add-iam-policy-binding", "tick-dev"),
+        ("scheduler", "jobs", "create", "pubsub"),
+        ("pubsub", "subscriptions", "describe", "tick-dev"),
+    ]
+    assert plan.steps[-1].expect == "projects/my-project-dev/topics/ticks-dev"
+
+
+def test_a_functions_url_is_known_when_gcloud_prints_none(repo: Repo) -> None:
+    """What the deploy's table shows for a function when gcloud printed no URL."""
+    plan = deploy_plan(repo({"my-function": {}, "second": {}}))
+    site = "https://us-central1-my-project-dev.cloudfunctions.net"
+    assert plan.url("my-function-dev") == f"{site}/my-function-dev"
+    assert plan.url("second-dev") == f"{site}/second-dev"
+    assert plan.url("third-dev") == ""  # not a function of the repo
+
+
+def test_a_run_app_url_is_known_only_with_the_project_number(repo: Repo) -> None:
+    """A run.app URL names the project number, which the deploy asks gcloud for only when a
+    push subscription needs it."""
+    alone = deploy_plan(repo({"api": {}}, answers=RUN))
+    assert alone.url("api-dev") == ""
+    worker = {"trigger_type": "pubsub", "pubsub_topic": "jobs"}
+    plan = deploy_plan(repo({"api": {}, "worker": worker}, answers=RUN))
+    assert plan.url("api-dev") == "https://api-dev-PROJECT_NUMBER.us-central1.run.app"
 
 
 def setup_line(plan: _steps.Plan, *words: str) -> str:

@@ -816,6 +816,23 @@ def test_a_real_setup_asks_gcloud_for_the_project_number_and_looks_up_no_reposit
     assert plan.repository_id == ""
 
 
+def test_a_real_deploy_asks_gcloud_for_the_project_number_of_a_run_app_push_endpoint(
+    repo: Repo, fake_gcloud: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A push subscription of the Cloud Run route pushes to a run.app URL, which names the
+    project number: asked of gcloud, in the repo, for the environment's project."""
+    monkeypatch.setenv("ANSWER", "123456789012")
+    worker = {"trigger_type": "pubsub", "pubsub_topic": "jobs"}
+    root = repo({"worker": worker}, answers={"deploy_api": "run"})
+    plan = deploy.plan(Project.load(root), "dev", None, dry_run=False)
+    assert fake_gcloud.read_text() == (
+        f"{root} projects describe my-project-dev --format=value(projectNumber)\n"
+    )
+    url = "https://worker-dev-123456789012.us-central1.run.app"
+    assert f"--push-auth-token-audience={url}" in plan.steps[-1].update
+    assert plan.url("worker-dev") == url
+
+
 def test_a_real_setup_looks_up_its_repository_id(
     repo: Repo, fake_gcloud: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
