@@ -766,23 +766,44 @@ def test_one_instance_must_fit_the_databases_connections(repo: Repo) -> None:
     ("answers", "error"),
     [
         ({"cloudsql_instance": None}, "cloudsql_instance: required for a function with a database"),
-        ({"database_user": "someone@my-project-id.iam"}, "database_user: with database_auth iam"),
+        (
+            {"database_user": "someone@my-project-id.iam"},
+            "database_user: with database_auth iam the user is the function's service account "
+            'without .gserviceaccount.com, runner@my-project-id.iam (got "someone@my-project-id.iam")',
+        ),
         (
             {"database_auth": "password", "database_user": "app"},
-            "database_auth: password needs DB_PASSWORD",
+            "database_auth: password needs DB_PASSWORD in the function's secrets, such as "
+            "DB_PASSWORD=db-password:latest",
         ),
-        ({"database_ip": "private"}, "database_ip: a private IP is reached through a VPC network"),
+        (
+            {"database_ip": "private"},
+            "database_ip: a private IP is reached through a VPC network, and vpc is none: set "
+            'vpc to connector or direct, or use database_ip public (got "private")',
+        ),
     ],
 )
 def test_database_settings_are_checked(repo: Repo, answers: dict[str, Any], error: str) -> None:
-    (message,) = errors_of(repo(answers={**DATABASE, **answers}))
-    assert message.startswith(f"functions.yaml: function 'my-function': {error}")
+    assert errors_of(repo(answers={**DATABASE, **answers})) == [
+        f"functions.yaml: function 'my-function': {error}"
+    ]
 
 
 def test_a_password_database_with_its_secret_passes(repo: Repo) -> None:
     answers = {**DATABASE, "database_auth": "password", "database_user": "app"}
     root = repo({"my-function": {"secrets": ["DB_PASSWORD=db-password:latest"]}}, answers=answers)
     assert one_function(root).database_auth == "password"
+
+
+def test_a_malformed_db_password_entry_is_reported_once_as_a_secret(repo: Repo) -> None:
+    """The entry names DB_PASSWORD (its name ends at the first "="): the secret's own error
+    says what is wrong, not a second one claiming DB_PASSWORD is missing."""
+    answers = {**DATABASE, "database_auth": "password", "database_user": "app"}
+    root = repo({"my-function": {"secrets": ["DB_PASSWORD=db=password:latest"]}}, answers=answers)
+    assert errors_of(root) == [
+        "functions.yaml: function 'my-function': secrets: an environment variable name cannot "
+        'contain "=" (got "DB_PASSWORD=db=password:latest")'
+    ]
 
 
 FUNCTION = "functions.yaml: function 'my-function': "
