@@ -572,6 +572,11 @@ def test_max_delivery_attempts(repo: Repo, attempts: int, valid: bool) -> None:
         ({"database": "cloudsql_postgres"}, {}, "database: the repo has no database module"),
         ({"database": "mysql"}, {}, "database: must be one of none, cloudsql_postgres"),
         (
+            {"trigger_type": "storage", "storage_bucket": "Bad_Bucket!"},
+            {},
+            "storage_bucket: must be 3-63 characters of lower-case letters",
+        ),
+        (
             {"trigger_type": "storage", "storage_bucket": "my-bucket", "storage_event": "created"},
             {},
             "storage_event: must be one of finalized, deleted, archived, metadataUpdated",

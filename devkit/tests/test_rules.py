@@ -552,6 +552,13 @@ def test_every_public_rule_is_in_the_table() -> None:
             'cpu: above 1 vCPU, only 2, 4, 6 or 8 are possible (got "3")',
         ),
         (
+            lambda: rules.cpu_error("0.07", "128Mi"),
+            "cpu: must be a number of vCPUs from 0.08 to 1 (at most 3 decimals), or 2, 4, 6 or 8"
+            ' (got "0.07")',
+        ),
+        # A memory that is not one of MEMORY_MI is memory's error (memory_error), not cpu's.
+        (lambda: rules.cpu_error("0.5", "3Gi"), ""),
+        (
             lambda: rules.concurrency_error(2, "0.999", "1Gi"),
             "concurrency: above 1 needs at least 1 vCPU, and cpu is 0.999 with memory 1Gi: "
             "set cpu to 1 or more, or concurrency to 1 (got 2)",

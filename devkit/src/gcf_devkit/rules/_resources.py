@@ -61,7 +61,8 @@ def memory_error(value: str) -> str:
 
 
 def _size(mi: int) -> str:
-    return f"{mi // 1024}Gi" if mi >= 1024 else f"{mi}Mi"
+    """A limit of MAX_MEMORY_MI or MIN_MEMORY_MI that a message names: whole GiB."""
+    return f"{mi // 1024}Gi"
 
 
 def cpu_error(value: Any, memory: str) -> str:
