@@ -1197,15 +1197,19 @@ def test_functions_with_different_rights_sharing_an_identity_are_warned(repo: Re
                 "publishes": {"OUT_TOPIC": "results"},
             },
             "worker": {**shared, "trigger_type": "pubsub", "pubsub_topic": "jobs"},
-            "same": {**shared, "secrets": ["API_KEY=api-key:latest"], "publishes": {}},
+            "same": {
+                **shared,
+                "secrets": ["API_KEY=api-key:latest"],
+                "publishes": {"RESULTS_TOPIC": "results"},
+            },
         }
     )
     [warning] = Project.load(root).shared_identity_warnings()
     assert warning == (
         f"identity: my-function, worker, same run as {SA} but need different rights "
-        "(my-function: publish to results, secret api-key; worker: nothing; same: secret api-key), "
-        "so each holds the others' too. Give each its own service_account in functions.yaml "
-        "(`make setup` creates it)."
+        "(my-function: publish to results, secret api-key; worker: nothing; same: publish to "
+        "results, secret api-key), so each holds the others' too. Give each its own "
+        "service_account in functions.yaml (`make setup` creates it)."
     )
     alike = repo({"my-function": shared, "other": shared})
     assert Project.load(alike).shared_identity_warnings() == []
