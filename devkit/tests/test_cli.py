@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from gcf_devkit import __version__, cli
+from gcf_devkit.project._mainpy import pinned_version, registered_functions
 
 if TYPE_CHECKING:
     from tests.conftest import Repo
@@ -256,7 +258,10 @@ def test_check_fails_when_main_py_lacks_the_entry_point(
         "functions.yaml declares 'my-function' with entry_point 'my_function', which main.py "
         "does not define"
     ) in err
-    assert "main.py registers 'other_function' (http), which functions.yaml lacks" in err
+    assert (
+        "main.py registers 'other_function' (http), which functions.yaml lacks: add it under "
+        "functions:, for example `other-function: {entry_point: other_function, trigger_type: ...}`"
+    ) in err
 
 
 @pytest.mark.usefixtures("importable")
@@ -371,3 +376,152 @@ def test_check_needs_a_functions_framework_with_aio_for_an_async_function(
         assert captured.err.rstrip().endswith(error)
     else:
         assert "my-function: my_function (http, async), 512Mi" in captured.out
+
+
+@pytest.mark.usefixtures("importable")
+def test_check_imports_main_py_as_the_module_main_so_its_dataclasses_work(
+    in_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As functions-framework does: a dataclass with postponed annotations looks its module
+    up in sys.modules by its __name__."""
+    (in_repo / "main.py").write_text(
+        "from __future__ import annotations\n\nimport dataclasses\n\n"
+        + MAIN_PY
+        + "\n\n@dataclasses.dataclass\nclass Greeting:\n    text: str\n"
+    )
+    assert cli.main(["check"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+@pytest.fixture
+def helpers_module() -> Iterator[str]:
+    """The name of a module of the repo's own that main.py imports, forgotten after the test."""
+    yield "repo_helpers"
+    sys.modules.pop("repo_helpers", None)
+
+
+@pytest.mark.usefixtures("importable")
+def test_main_py_imports_the_repos_own_modules_before_any_other_of_the_same_name(
+    in_repo: Path,
+    tmp_path: Path,
+    helpers_module: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """main.py's folder comes first on sys.path, ahead of an installed module of the same name."""
+    installed = tmp_path / "site-packages"
+    installed.mkdir()
+    (installed / f"{helpers_module}.py").write_text("OTHER = 'not the repo'\n")
+    monkeypatch.setattr(sys, "path", [str(installed)] + [p for p in sys.path if p not in ("", ".")])
+    (in_repo / f"{helpers_module}.py").write_text("GREETING = 'ok'\n")
+    (in_repo / "main.py").write_text(f"from {helpers_module} import GREETING\n\n" + MAIN_PY)
+    assert cli.main(["check"]) == 0
+    assert capsys.readouterr().err == ""
+    assert sys.path[:2] == [str(in_repo), str(installed)]
+
+
+@pytest.mark.usefixtures("importable")
+def test_check_fails_when_an_event_function_has_no_decorator(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Undecorated, functions-framework would serve it as HTTP: an event function needs one."""
+    root = repo({"my-function": {"trigger_type": "pubsub", "pubsub_topic": "jobs"}})
+    monkeypatch.chdir(root)
+    (root / "main.py").write_text("def my_function(cloud_event):\n    return None\n")
+    assert cli.main(["check"]) == 1
+    assert capsys.readouterr().err == (
+        "functions.yaml declares 'my-function' with entry_point 'my_function' as a pubsub "
+        "function, but main.py's my_function has no @functions_framework.cloud_event decorator\n"
+    )
+
+
+@pytest.mark.usefixtures("importable")
+def test_check_passes_an_http_function_without_a_decorator(
+    in_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """functions-framework serves an undecorated function as HTTP (its default signature)."""
+    (in_repo / "main.py").write_text("def my_function(request):\n    return 'ok'\n")
+    assert cli.main(["check"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.usefixtures("importable")
+def test_check_compares_the_style_of_every_function_not_only_the_first(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = repo({"my-function": {}, "worker": {}})
+    monkeypatch.chdir(root)
+    worker = ASYNC_MAIN_PY.replace("my_function", "worker").replace(
+        "import functions_framework.aio\n", ""
+    )
+    (root / "main.py").write_text(f"{MAIN_PY}\nimport functions_framework.aio\n\n{worker}")
+    assert cli.main(["check"]) == 1
+    assert capsys.readouterr().err == (
+        "functions.yaml declares 'worker' function_style sync, but main.py registers worker with "
+        "@functions_framework.aio.http: set `function_style: async` in its entry (the decorator "
+        "decides how it is served)\n"
+    )
+
+
+TYPED_MAIN_PY = """\
+import functions_framework
+
+
+class Order:
+    @staticmethod
+    def from_dict(data):
+        return Order()
+
+    def to_dict(self):
+        return {}
+
+
+@functions_framework.typed
+def my_function(order: Order):
+    return order
+"""
+
+
+@pytest.mark.usefixtures("importable")
+def test_a_style_error_names_the_kind_a_decorator_without_an_async_twin_registers(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """@functions_framework.typed has no aio counterpart: the error names what it registers."""
+    root = repo(answers={"function_style": "async"})
+    (root / "requirements.txt").write_text("functions-framework==3.10.2\n")
+    monkeypatch.chdir(root)
+    (root / "main.py").write_text(TYPED_MAIN_PY)
+    assert cli.main(["check"]) == 1
+    assert (
+        "functions.yaml declares 'my-function' function_style async, but main.py registers "
+        "my_function with typed: set `function_style: sync` in its entry"
+    ) in capsys.readouterr().err
+
+
+def test_main_py_that_python_cannot_load_is_refused_by_name(tmp_path: Path) -> None:
+    not_python = tmp_path / "main.txt"
+    not_python.write_text("")
+    with pytest.raises(ImportError, match=r"^cannot load .*main\.txt$"):
+        registered_functions(not_python)
+
+
+@pytest.mark.parametrize(
+    ("requirements", "pinned"),
+    [
+        ("functions-framework==3.10.2\n", "3.10.2"),
+        ("flask==3.1.3\nfunctions-framework>=3.9  # aio\n", "3.9"),
+        ("Functions_Framework ~= 3.9.1\n", "3.9.1"),
+        ("functions.framework[extra]==3.10; python_version >= '3.11'\n", "3.10"),
+        ("functions-framework\n", ""),
+        ("functions-framework-extra==1.0\n", ""),
+        (None, ""),
+    ],
+)
+def test_the_pinned_version_of_a_package_is_read_as_pip_names_it(
+    tmp_path: Path, requirements: str | None, pinned: str
+) -> None:
+    """Any line, any case, - _ or . alike (pip's name normalisation); no file pins nothing."""
+    path = tmp_path / "requirements.txt"
+    if requirements is not None:
+        path.write_text(requirements)
+    assert pinned_version(path, "functions-framework") == pinned

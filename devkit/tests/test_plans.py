@@ -841,6 +841,16 @@ def test_without_a_ci_identity_provider(repo: Repo, provider: str) -> None:
     assert (build <= set(grants(plan))) is (provider == "cloud_build")
 
 
+@pytest.mark.parametrize("provider", ["github_actions", "gitlab_ci"])
+def test_without_a_repository_answer_no_ci_identity_is_set_up(repo: Repo, provider: str) -> None:
+    """An identity for no repository would take no CI's tokens (its condition needs the
+    repository's id): CI is set up by the first setup once the answers name the repository."""
+    plan = setup_plan(repo(answers={"ci_provider": provider, "repository": None}))
+    assert [c for c in commands(plan) if "workload-identity-pools" in c] == []
+    assert [g for g in grants(plan) if g[3] == "roles/iam.workloadIdentityUser"] == []
+    assert plan.ci_values() == []
+
+
 def test_a_bucket_is_created_where_its_events_come_from(repo: Repo) -> None:
     entry = {"trigger_type": "storage", "storage_bucket": "my-uploads", "trigger_location": "eu"}
     plan = setup_plan(repo({"up": entry}))

@@ -377,6 +377,34 @@ def test_from_settings_types_every_value() -> None:
     assert (f.pubsub_topic, f.max_delivery_attempts, f.retry_on_failure) == ("", 0, False)
 
 
+def test_from_settings_makes_none_the_empty_value_of_each_type_and_keeps_its_name() -> None:
+    """An empty key (`publishes:` with nothing after it) reads as None; the name is the
+    entry's, whatever the settings hold."""
+    settings = {
+        "name": "not-this-one",
+        "entry_point": "handle",
+        "trigger_type": "http",
+        "region": "us-central1",
+        "memory": "1Gi",
+        "cpu": "1",
+        "concurrency": 1,
+        "timeout": 60,
+        "min_instances": 0,
+        "max_instances": 3,
+        "service_account": SA,
+        "ingress_settings": "all",
+        "publishes": None,
+        "max_delivery_attempts": None,
+        "max_connections": None,
+        "retry_on_failure": None,
+        "pubsub_topic": None,
+    }
+    f = Function.from_settings("f", settings)
+    assert (f.name, f.publishes) == ("f", {})
+    empty = (f.max_delivery_attempts, f.max_connections, f.retry_on_failure, f.pubsub_topic)
+    assert [repr(value) for value in empty] == ["0", "0", "False", "''"]
+
+
 def test_a_function_with_a_database(repo: Repo) -> None:
     f = one_function(repo(answers=DATABASE))
     assert f.has_database
@@ -569,7 +597,12 @@ def test_max_delivery_attempts(repo: Repo, attempts: int, valid: bool) -> None:
         ({"publishes": {"PORT": "topic-1"}}, {}, 'publishes: PORT is a reserved name (got "PORT")'),
         ({"publishes": {"OUT": 3}}, {}, "publishes: must map environment variable names"),
         ({"publishes": {"OUT": "goog-x"}}, {}, 'publishes.OUT: must not start with "goog"'),
-        ({"database": "cloudsql_postgres"}, {}, "database: the repo has no database module"),
+        (
+            {"database": "cloudsql_postgres"},
+            {},
+            "database: the repo has no database module (database.py and its requirements): "
+            "add it with `copier update --data database=cloudsql_postgres`",
+        ),
         ({"database": "mysql"}, {}, "database: must be one of none, cloudsql_postgres"),
         (
             {"trigger_type": "storage", "storage_bucket": "Bad_Bucket!"},
@@ -961,6 +994,16 @@ def test_each_environment_deploys_to_the_project_of_its_env_file(repo: Repo) -> 
     ]
 
 
+def test_an_env_file_without_a_project_says_it_must_set_one(repo: Repo) -> None:
+    root = repo()
+    (root / "env.dev.yaml").write_text('ENVIRONMENT: "dev"\nLOG_LEVEL: "DEBUG"\n')
+    with pytest.raises(ProjectError) as info:
+        Project.load(root).cloud_project("dev")
+    assert info.value.errors == [
+        "env.dev.yaml must set GOOGLE_CLOUD_PROJECT to a project id (got '')"
+    ]
+
+
 def test_the_answers_are_read_without_copiers_own_keys(repo: Repo) -> None:
     answers = read_answers(Layout(repo()))
     assert "_commit" not in answers
@@ -1226,16 +1269,25 @@ def test_functions_with_different_rights_sharing_an_identity_are_warned(repo: Re
     shared = {"service_account": SA}
     root = repo(
         {
-            "my-function": {**shared, "secrets": ["API_KEY=api-key:latest"]},
+            "my-function": {
+                **shared,
+                "secrets": ["API_KEY=api-key:latest"],
+                "publishes": {"OUT_TOPIC": "results"},
+            },
             "worker": {**shared, "trigger_type": "pubsub", "pubsub_topic": "jobs"},
-            "same": {**shared, "secrets": ["API_KEY=api-key:latest"], "publishes": {}},
+            "same": {
+                **shared,
+                "secrets": ["API_KEY=api-key:latest"],
+                "publishes": {"RESULTS_TOPIC": "results"},
+            },
         }
     )
     [warning] = Project.load(root).shared_identity_warnings()
-    assert warning.startswith(
+    assert warning == (
         f"identity: my-function, worker, same run as {SA} but need different rights "
-        "(my-function: secret api-key; worker: nothing; same: secret api-key), so each holds the "
-        "others' too."
+        "(my-function: publish to results, secret api-key; worker: nothing; same: publish to "
+        "results, secret api-key), so each holds the others' too. Give each its own "
+        "service_account in functions.yaml (`make setup` creates it)."
     )
     alike = repo({"my-function": shared, "other": shared})
     assert Project.load(alike).shared_identity_warnings() == []

@@ -310,6 +310,7 @@ CASES = [
     ok(r.topic_error, "abc"),
     ok(r.topic_error, "a" * 255),
     ok(r.topic_error, "my-topic.v1~%+_"),
+    ok(r.topic_error, "Orders-EU"),  # upper-case letters too
     ok(r.topic_error, "a" * 251, "pubsub_topic", 251),
     bad(r.topic_error, "ab", key="pubsub_topic"),
     bad(r.topic_error, "a" * 256, key="pubsub_topic"),

@@ -502,9 +502,10 @@ class Setup(Plan):
         return CI_SECTIONS.get(str(self.project.ci_provider), "Deploying")
 
     def provider(self) -> tuple[str, str] | None:
-        """The CI pool id and provider resource name, when CI authenticates through a pool."""
+        """The CI pool id and provider resource name, when CI authenticates through a pool and
+        the answers name its repository (none is set up before they do)."""
         ci = self.project.ci_provider
-        if ci not in CI_IDENTITY:
+        if ci not in CI_IDENTITY or not self.project.answers.get("repository"):
             return None
         pool = CI_IDENTITY[ci][0]
         name = rules.provider_id(self.project.function_name)
@@ -534,7 +535,7 @@ class Setup(Plan):
             return
         pool, resource = found
         _, title, issuer, claim, name_claim = CI_IDENTITY[self.project.ci_provider]
-        repository = str(self.project.answers.get("repository", ""))
+        repository = str(self.project.answers["repository"])  # provider() found one
         where = (f"--project={self.cloud_project}", "--location=global")
         self.create(
             ("iam", "workload-identity-pools"),
