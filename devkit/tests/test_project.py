@@ -605,6 +605,38 @@ def test_max_delivery_attempts(repo: Repo, attempts: int, valid: bool) -> None:
         ),
         ({"database": "mysql"}, {}, "database: must be one of none, cloudsql_postgres"),
         (
+            {"trigger_type": "firestore", "firestore_document": "users"},
+            {},
+            "firestore_document: must name documents, so an even number of segments",
+        ),
+        (
+            {
+                "trigger_type": "firestore",
+                "firestore_document": "users/{userId}",
+                "firestore_database": "Bad DB",
+            },
+            {},
+            "firestore_database: must be (default) or 4-63 characters",
+        ),
+        (
+            {
+                "trigger_type": "audit_log",
+                "audit_service_name": "storage",
+                "audit_method_name": "storage.objects.create",
+            },
+            {},
+            "audit_service_name: must be a Google API service name ending in .googleapis.com",
+        ),
+        (
+            {
+                "trigger_type": "audit_log",
+                "audit_service_name": "storage.googleapis.com",
+                "audit_method_name": "bad method!",
+            },
+            {},
+            "audit_method_name: must be a dotted method name",
+        ),
+        (
             {"trigger_type": "storage", "storage_bucket": "Bad_Bucket!"},
             {},
             "storage_bucket: must be 3-63 characters of lower-case letters",
