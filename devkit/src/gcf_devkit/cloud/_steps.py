@@ -285,7 +285,7 @@ class Runner:
     errors retried with exponential backoff (and jitter), output kept unless it fails."""
 
     def __init__(
-        self, tool: str, cwd: Path, retries: int = 5, delay: float = 5.0, quiet: bool = False
+        self, tool: str, cwd: Path, retries: int, delay: float, quiet: bool = False
     ) -> None:
         self.tool, self.cwd, self.retries, self.delay = tool, cwd, retries, delay
         self.lock = threading.Lock()

@@ -156,7 +156,7 @@ class Setup(Plan):
         environment: str,
         cloud_project: str,
         project_number: str,
-        repository_id: str = "",
+        repository_id: str,
     ) -> None:
         super().__init__(project, environment, cloud_project, project_number)
         self.functions = list(project.functions.values())
