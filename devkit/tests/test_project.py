@@ -613,6 +613,15 @@ def test_max_delivery_attempts(repo: Repo, attempts: int, valid: bool) -> None:
             {
                 "trigger_type": "firestore",
                 "firestore_document": "users/{userId}",
+                "firestore_event": "changed",
+            },
+            {},
+            "firestore_event: must be one of created, updated, deleted, written",
+        ),
+        (
+            {
+                "trigger_type": "firestore",
+                "firestore_document": "users/{userId}",
                 "firestore_database": "Bad DB",
             },
             {},
