@@ -122,6 +122,14 @@ def test_without_a_trigger_type_anywhere_a_function_is_http(repo: Repo) -> None:
     assert {f.trigger_type for f in Project.load(root).functions.values()} == {"http"}
 
 
+def test_without_a_trigger_type_the_repos_http_answers_apply(repo: Repo) -> None:
+    root = repo(
+        {"my-function": {}, "second": {}},
+        answers={"trigger_type": None, "allow_unauthenticated": True},
+    )
+    assert [f.allow_unauthenticated for f in Project.load(root).functions.values()] == [True, True]
+
+
 def test_resolve_gives_every_key_and_a_string_cpu() -> None:
     answers = {"function_name": "my-function", "gcp_project_id": "my-project-id", "cpu": 1}
     settings = resolve("worker", {"trigger_type": "pubsub", "memory": "1Gi"}, answers)
@@ -689,6 +697,78 @@ def test_the_platforms_rules_are_applied(
     assert message.startswith(f"functions.yaml: function 'f': {error}")
 
 
+@pytest.mark.parametrize(
+    ("entry", "errors"),
+    [
+        (
+            {"entry_point": "my-func"},
+            [
+                "entry_point: must be a Python identifier (letters, digits and underscores, not "
+                'starting with a digit) (got "my-func")'
+            ],
+        ),
+        # A route that does not exist stops the checks: the others depend on the route.
+        (
+            {"deploy_api": "gke", "timeout": 99999},
+            ['deploy_api: must be one of run, functions (got "gke")'],
+        ),
+        ({"vpc": "peering"}, ['vpc: must be one of none, connector, direct (got "peering")']),
+        (
+            {"vpc": "connector", "vpc_connector": "conn-1", "vpc_egress": "some"},
+            ['vpc_egress: must be one of private-ranges-only, all (got "some")'],
+        ),
+        (
+            {"vpc": "connector"},
+            [
+                "vpc_connector: must be a connector name of 2-25 lower-case letters, digits and "
+                'hyphens, or projects/PROJECT/locations/REGION/connectors/NAME (got "")'
+            ],
+        ),
+        (
+            {"vpc": "direct", "timeout": 99999},
+            [
+                "timeout: must be 1 to 3600 seconds for HTTP functions (got 99999)",
+                "vpc_network: must be a name of 1-63 lower-case letters, digits and hyphens, or "
+                'its full resource path (got "")',
+                "vpc_subnet: must be a name of 1-63 lower-case letters, digits and hyphens, or its "
+                'full resource path (got "")',
+            ],
+        ),
+        # cpu and concurrency are checked only against a memory and a cpu that are valid.
+        (
+            {"memory": "3Gi", "cpu": "0.5"},
+            [
+                "memory: must be one of 128Mi, 256Mi, 512Mi, 1Gi, 2Gi, 4Gi, 8Gi, 16Gi, 32Gi "
+                '(got "3Gi")'
+            ],
+        ),
+        (
+            {"cpu": "0.07", "concurrency": 80},
+            [
+                "cpu: must be a number of vCPUs from 0.08 to 1 (at most 3 decimals), or 2, 4, 6 "
+                'or 8 (got "0.07")'
+            ],
+        ),
+        ({"cpu": True}, ["cpu: must be a string or a number (got true)"]),
+        (
+            {"publishes": {"bad-name": "topic-1"}},
+            [
+                "publishes: must map environment variable names to topic ids, such as "
+                '{RECORDS_TOPIC: records} (got {"bad-name": "topic-1"})'
+            ],
+        ),
+        (
+            {"trigger_type": "storage", "storage_bucket": "my-b", "dead_letter_topic": "dl-1"},
+            ["dead_letter_topic: only for pubsub functions, and this one is storage"],
+        ),
+    ],
+)
+def test_a_functions_settings_are_reported_exactly(
+    repo: Repo, entry: dict[str, Any], errors: list[str]
+) -> None:
+    assert errors_of(repo({"f": entry})) == [f"functions.yaml: function 'f': {e}" for e in errors]
+
+
 def test_every_problem_of_every_function_is_reported(repo: Repo) -> None:
     root = repo(
         {
@@ -872,6 +952,20 @@ def test_a_password_database_with_its_secret_passes(repo: Repo) -> None:
     answers = {**DATABASE, "database_auth": "password", "database_user": "app"}
     root = repo({"my-function": {"secrets": ["DB_PASSWORD=db-password:latest"]}}, answers=answers)
     assert one_function(root).database_auth == "password"
+
+
+def test_an_added_function_keeps_the_database_user_it_names(repo: Repo) -> None:
+    """With IAM authentication an added function's user is derived from its own identity,
+    unless it names one: then that one is checked against its identity, not replaced."""
+    functions = {"my-function": {}, "reports": {"database": "cloudsql_postgres"}}
+    derived = Project.load(repo(functions, answers=DATABASE)).functions["reports"]
+    assert derived.database_user == rules.iam_database_user(derived.service_account)
+    functions["reports"]["database_user"] = "runner@my-project-id.iam"
+    assert errors_of(repo(functions, answers=DATABASE)) == [
+        "functions.yaml: function 'reports': database_user: with database_auth iam the user is "
+        f"the function's service account without .gserviceaccount.com, "
+        f'{derived.database_user} (got "runner@my-project-id.iam")'
+    ]
 
 
 def test_a_malformed_db_password_entry_is_reported_once_as_a_secret(repo: Repo) -> None:
