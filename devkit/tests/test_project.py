@@ -769,6 +769,29 @@ def test_a_functions_settings_are_reported_exactly(
     assert errors_of(repo({"f": entry})) == [f"functions.yaml: function 'f': {e}" for e in errors]
 
 
+def test_a_bad_route_is_the_only_problem_reported(repo: Repo) -> None:
+    """The other checks depend on the route: none runs, not even whether a key applies."""
+    assert errors_of(repo({"f": {"deploy_api": "gke", "storage_bucket": "b-1"}})) == [
+        "functions.yaml: function 'f': deploy_api: must be one of run, functions (got \"gke\")"
+    ]
+
+
+def test_answers_left_from_another_trigger_are_checked_against_the_function(repo: Repo) -> None:
+    """A storage repo whose answers still hold a dead-letter topic (from a pubsub past)."""
+    answers = {"trigger_type": "storage", "storage_bucket": "my-b", "dead_letter_topic": "dl-1"}
+    assert errors_of(repo({"my-function": {}}, answers=answers)) == [
+        "functions.yaml: function 'my-function': dead_letter_topic: only for pubsub functions, "
+        "and this one is storage"
+    ]
+
+
+def test_settings_that_wait_for_another_are_not_checked_without_it(repo: Repo) -> None:
+    """vpc_egress applies only with a VPC; the repo's own function without an entry_point
+    answer (a repo made before the question) takes its name."""
+    root = repo({"my-function": {}}, answers={"vpc_egress": "some", "entry_point": None})
+    assert one_function(root).entry_point == "my_function"
+
+
 def test_every_problem_of_every_function_is_reported(repo: Repo) -> None:
     root = repo(
         {
