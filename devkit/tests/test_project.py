@@ -792,6 +792,37 @@ def test_settings_that_wait_for_another_are_not_checked_without_it(repo: Repo) -
     assert one_function(root).entry_point == "my_function"
 
 
+def test_an_http_function_in_a_pipeline_repo_is_checked_and_defaulted_as_http(repo: Repo) -> None:
+    """Each function of functions.yaml is checked as the single function of a repo, whatever
+    the preset: the pipeline's first function is a Storage one, this one is HTTP."""
+    root = repo(
+        {
+            "validate": {"trigger_type": "storage", "storage_bucket": "my-uploads"},
+            "api": {"timeout": 1000},
+        },
+        answers={"preset": "pipeline", "records_topic": "records", "summary_topic": "summary"},
+    )
+    api = Project.load(root).functions["api"]
+    assert (api.trigger_type, api.timeout, api.ingress_settings) == ("http", 1000, "all")
+
+
+def test_answers_without_the_project_or_function_name_are_reported_not_a_crash(
+    repo: Repo,
+) -> None:
+    functions = {"f": {}, "g": {"trigger_type": "pubsub", "pubsub_topic": "t-1"}}
+    errors = errors_of(repo(functions, answers={"gcp_project_id": None}))
+    assert (
+        "functions.yaml: function 'g': trigger_service_account: must be a service account email "
+        "such as name@project-id.iam.gserviceaccount.com, whose name is 6-30 lower-case letters, "
+        "digits and hyphens (got null)"
+    ) in errors
+    assert errors_of(repo(functions, answers={"function_name": None}))[0] == (
+        "functions.yaml: function 'f': service_account: must be a service account email such as "
+        "name@project-id.iam.gserviceaccount.com, whose name is 6-30 lower-case letters, digits "
+        'and hyphens (got "-84ea-f@my-project-id.iam.gserviceaccount.com")'
+    )
+
+
 def test_every_problem_of_every_function_is_reported(repo: Repo) -> None:
     root = repo(
         {

@@ -293,6 +293,8 @@ CASES = [
     ok(r.service_account_error, "123456789012-compute@developer.gserviceaccount.com", "sa"),
     ok(r.service_account_error, "my-project-id@appspot.gserviceaccount.com", "sa"),
     bad(r.service_account_error, "abcde@my-project-id.iam.gserviceaccount.com", "sa", key="sa"),
+    # A hand-edited answers file without gcp_project_id derives no identity: said, not a crash.
+    bad(r.service_account_error, None, "trigger_service_account", key="trigger_service_account"),
     bad(r.service_account_error, "Runner@my-project-id.iam.gserviceaccount.com", "sa", key="sa"),
     bad(r.service_account_error, "runner@my-project-id.iam.gserviceaccount.co", "sa", key="sa"),
     bad(

@@ -184,8 +184,8 @@ def environments_error(value: list[str], function_name: str) -> str:
     return ""
 
 
-def service_account_error(value: str, key: str) -> str:
-    if not SERVICE_ACCOUNT.fullmatch(value):
+def service_account_error(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not SERVICE_ACCOUNT.fullmatch(value):
         return (
             f"{key}: must be a service account email such as name@project-id.iam.gserviceaccount.com, "
             f"whose name is 6-30 lower-case letters, digits and hyphens{got(value)}"
