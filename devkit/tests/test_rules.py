@@ -559,6 +559,17 @@ def test_every_public_rule_is_in_the_table() -> None:
             "cpu: must be a number of vCPUs from 0.08 to 1 (at most 3 decimals), or 2, 4, 6 or 8"
             ' (got "0.07")',
         ),
+        (
+            lambda: rules.function_name_error(""),
+            "function_name: must be 1-63 characters of lower-case letters, digits and hyphens, "
+            "start with a letter and not end with a hyphen: it is empty",
+        ),
+        (
+            lambda: rules.region_error("mars-north1"),
+            "region: must be a region that offers Cloud Functions (2nd gen), one of "
+            + ", ".join(rules.REGIONS)
+            + ' (got "mars-north1")',
+        ),
         # A memory that is not one of MEMORY_MI is memory's error (memory_error), not cpu's.
         (lambda: rules.cpu_error("0.5", "3Gi"), ""),
         (
