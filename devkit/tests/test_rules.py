@@ -565,6 +565,23 @@ def test_every_public_rule_is_in_the_table() -> None:
             "start with a letter and not end with a hyphen: it is empty",
         ),
         (
+            lambda: rules.function_name_error("my-Function"),
+            "function_name: must be 1-63 characters of lower-case letters, digits and hyphens, "
+            'start with a letter and not end with a hyphen: it has upper-case letters (got "my-Function")',
+        ),
+        (
+            lambda: rules.function_name_error("my_function"),
+            "function_name: must be 1-63 characters of lower-case letters, digits and hyphens, "
+            "start with a letter and not end with a hyphen: use hyphens instead of underscores "
+            '(got "my_function")',
+        ),
+        (
+            lambda: rules.entry_point_error("logging"),
+            "entry_point: must not be a name main.py already uses (annotations, logging, flask, "
+            "functions_framework, CloudEvent, ResponseReturnValue, logger, main, logs, payloads, "
+            'clients, settings) (got "logging")',
+        ),
+        (
             lambda: rules.region_error("mars-north1"),
             "region: must be a region that offers Cloud Functions (2nd gen), one of "
             + ", ".join(rules.REGIONS)
