@@ -57,6 +57,14 @@ DATABASE = {
 }
 
 
+def case_id(value: Any) -> str:
+    """A case named by the error it expects, not by its position (mutation testing maps each
+    test's name to the code it covers: an added case must not rename the others)."""
+    if isinstance(value, list):
+        value = value[0]
+    return value.partition(" (got")[0] if isinstance(value, str) else ""
+
+
 def errors_of(root: Path) -> list[str]:
     """The problems Project.load reports, one line each."""
     with pytest.raises(ProjectError) as info:
@@ -689,6 +697,7 @@ def test_max_delivery_attempts(repo: Repo, attempts: int, valid: bool) -> None:
             "trigger_service_account: must be a service account email",
         ),
     ],
+    ids=case_id,
 )
 def test_the_platforms_rules_are_applied(
     repo: Repo, entry: dict[str, Any], answers: dict[str, Any], error: str
@@ -762,6 +771,7 @@ def test_the_platforms_rules_are_applied(
             ["dead_letter_topic: only for pubsub functions, and this one is storage"],
         ),
     ],
+    ids=case_id,
 )
 def test_a_functions_settings_are_reported_exactly(
     repo: Repo, entry: dict[str, Any], errors: list[str]
@@ -999,6 +1009,7 @@ def test_one_instance_must_fit_the_databases_connections(repo: Repo) -> None:
             'vpc to connector or direct, or use database_ip public (got "private")',
         ),
     ],
+    ids=case_id,
 )
 def test_database_settings_are_checked(repo: Repo, answers: dict[str, Any], error: str) -> None:
     assert errors_of(repo(answers={**DATABASE, **answers})) == [
@@ -1082,6 +1093,7 @@ def test_every_missing_database_setting_is_reported_at_once(repo: Repo) -> None:
             'database_ip: must be one of public, private (got "somewhere")',
         ),
     ],
+    ids=case_id,
 )
 def test_a_database_setting_breaking_its_rule_is_reported_under_its_key(
     repo: Repo, answers: dict[str, Any], error: str
