@@ -819,21 +819,21 @@ def test_an_http_function_in_a_pipeline_repo_is_checked_and_defaulted_as_http(re
 def test_answers_without_the_project_or_function_name_are_reported_not_a_crash(
     repo: Repo,
 ) -> None:
+    """A hand-edited answers file: the identities that cannot be derived are each refused with
+    what was derived (without a function name the defaults still derive, from "function")."""
     functions = {"f": {}, "g": {"trigger_type": "pubsub", "pubsub_topic": "t-1"}}
-    errors = errors_of(repo(functions, answers={"gcp_project_id": None}))
-    assert (
-        "functions.yaml: function 'g': trigger_service_account: must be a service account email "
-        "such as name@project-id.iam.gserviceaccount.com, whose name is 6-30 lower-case letters, "
-        "digits and hyphens (got null)"
-    ) in errors
-    # Without a function name the defaults still derive (from "function"): only the added
-    # functions' own identities, made of the missing name, are refused.
-    assert [
-        error.partition(": must")[0]
-        for error in errors_of(repo(functions, answers={"function_name": None}))
-    ] == [
-        "functions.yaml: function 'f': service_account",
-        "functions.yaml: function 'g': service_account",
+    rule = (
+        "must be a service account email such as name@project-id.iam.gserviceaccount.com, "
+        "whose name is 6-30 lower-case letters, digits and hyphens (got "
+    )
+    assert errors_of(repo(functions, answers={"gcp_project_id": None})) == [
+        f"functions.yaml: function 'f': service_account: {rule}\"my-function-9985-f@.iam.gserviceaccount.com\")",
+        f"functions.yaml: function 'g': trigger_service_account: {rule}null)",
+        f"functions.yaml: function 'g': service_account: {rule}\"my-function-d64a-g@.iam.gserviceaccount.com\")",
+    ]
+    assert errors_of(repo(functions, answers={"function_name": None})) == [
+        f"functions.yaml: function 'f': service_account: {rule}\"-84ea-f@my-project-id.iam.gserviceaccount.com\")",
+        f"functions.yaml: function 'g': service_account: {rule}\"-acaf-g@my-project-id.iam.gserviceaccount.com\")",
     ]
 
 
