@@ -361,19 +361,26 @@ def test_lists_and_maps_are_typed(repo: Repo) -> None:
     assert f.publishes == {"OUT_TOPIC": "results"}
 
 
+# The settings of an HTTP function as resolve() gives them, for Function.from_settings.
+HTTP_SETTINGS = {
+    "entry_point": "handle",
+    "trigger_type": "http",
+    "region": "us-central1",
+    "memory": "1Gi",
+    "cpu": "1",
+    "concurrency": 1,
+    "timeout": 60,
+    "min_instances": 0,
+    "max_instances": 3,
+    "service_account": SA,
+    "ingress_settings": "all",
+}
+
+
 def test_from_settings_types_every_value() -> None:
     settings = {
-        "entry_point": "handle",
-        "trigger_type": "http",
-        "region": "us-central1",
-        "memory": "1Gi",
+        **HTTP_SETTINGS,
         "cpu": 0.5,
-        "concurrency": 1,
-        "timeout": 60,
-        "min_instances": 0,
-        "max_instances": 3,
-        "service_account": SA,
-        "ingress_settings": "all",
         "secrets": ["K=k:1"],
         "roles": None,
         "publishes": {"OUT": "records"},
@@ -397,18 +404,8 @@ def test_from_settings_makes_none_the_empty_value_of_each_type_and_keeps_its_nam
     """An empty key (`publishes:` with nothing after it) reads as None; the name is the
     entry's, whatever the settings hold."""
     settings = {
+        **HTTP_SETTINGS,
         "name": "not-this-one",
-        "entry_point": "handle",
-        "trigger_type": "http",
-        "region": "us-central1",
-        "memory": "1Gi",
-        "cpu": "1",
-        "concurrency": 1,
-        "timeout": 60,
-        "min_instances": 0,
-        "max_instances": 3,
-        "service_account": SA,
-        "ingress_settings": "all",
         "publishes": None,
         "max_delivery_attempts": None,
         "max_connections": None,
