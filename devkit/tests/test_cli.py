@@ -52,6 +52,13 @@ def in_repo(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+def check(root: Path, monkeypatch: pytest.MonkeyPatch, main_py: str) -> int:
+    """`gcf check`'s exit code, run in the repo `root` with this main.py."""
+    monkeypatch.chdir(root)
+    (root / "main.py").write_text(main_py)
+    return cli.main(["check"])
+
+
 def test_deploy_dry_run_prints_the_commands(
     in_repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -269,9 +276,7 @@ def test_check_fails_when_an_event_function_is_registered_as_http(
     repo: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = repo({"my-function": {"trigger_type": "pubsub", "pubsub_topic": "jobs"}})
-    monkeypatch.chdir(root)
-    (root / "main.py").write_text(MAIN_PY)
-    assert cli.main(["check"]) == 1
+    assert check(root, monkeypatch, MAIN_PY) == 1
     assert (
         "functions.yaml declares 'my-function' with entry_point 'my_function' as a pubsub "
         "function (cloudevent), but main.py registers my_function as http"
@@ -292,9 +297,7 @@ def test_check_warns_of_warm_instances(
     repo: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = repo({"my-function": {"min_instances": 1}})
-    monkeypatch.chdir(root)
-    (root / "main.py").write_text(MAIN_PY)
-    assert cli.main(["check"]) == 0
+    assert check(root, monkeypatch, MAIN_PY) == 0
     assert capsys.readouterr().err.startswith("warning: cost: my-function keeps 1 instance(s) warm")
 
 
@@ -336,9 +339,7 @@ def test_check_fails_when_function_style_disagrees_with_the_decorator(
 ) -> None:
     root = repo(answers={"function_style": declared})
     (root / "requirements.txt").write_text("functions-framework==3.10.2\n")
-    monkeypatch.chdir(root)
-    (root / "main.py").write_text(source)
-    assert cli.main(["check"]) == 1
+    assert check(root, monkeypatch, source) == 1
     other = "sync" if declared == "async" else "async"
     assert (
         f"functions.yaml declares 'my-function' function_style {declared}, but main.py registers "
@@ -365,9 +366,7 @@ def test_check_needs_a_functions_framework_with_aio_for_an_async_function(
 ) -> None:
     root = repo(answers={"function_style": "async"})
     (root / "requirements.txt").write_text(requirements)
-    monkeypatch.chdir(root)
-    (root / "main.py").write_text(ASYNC_MAIN_PY)
-    assert cli.main(["check"]) == (1 if error else 0)
+    assert check(root, monkeypatch, ASYNC_MAIN_PY) == (1 if error else 0)
     captured = capsys.readouterr()
     if error:
         assert "function_style: async functions need functions-framework 3.9 or newer" in (
@@ -426,9 +425,7 @@ def test_check_fails_when_an_event_function_has_no_decorator(
 ) -> None:
     """Undecorated, functions-framework would serve it as HTTP: an event function needs one."""
     root = repo({"my-function": {"trigger_type": "pubsub", "pubsub_topic": "jobs"}})
-    monkeypatch.chdir(root)
-    (root / "main.py").write_text("def my_function(cloud_event):\n    return None\n")
-    assert cli.main(["check"]) == 1
+    assert check(root, monkeypatch, "def my_function(cloud_event):\n    return None\n") == 1
     assert capsys.readouterr().err == (
         "functions.yaml declares 'my-function' with entry_point 'my_function' as a pubsub "
         "function, but main.py's my_function has no @functions_framework.cloud_event decorator\n"
@@ -450,12 +447,11 @@ def test_check_compares_the_style_of_every_function_not_only_the_first(
     repo: Repo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = repo({"my-function": {}, "worker": {}})
-    monkeypatch.chdir(root)
     worker = ASYNC_MAIN_PY.replace("my_function", "worker").replace(
         "import functions_framework.aio\n", ""
     )
-    (root / "main.py").write_text(f"{MAIN_PY}\nimport functions_framework.aio\n\n{worker}")
-    assert cli.main(["check"]) == 1
+    main_py = f"{MAIN_PY}\nimport functions_framework.aio\n\n{worker}"
+    assert check(root, monkeypatch, main_py) == 1
     assert capsys.readouterr().err == (
         "functions.yaml declares 'worker' function_style sync, but main.py registers worker with "
         "@functions_framework.aio.http: set `function_style: async` in its entry (the decorator "
@@ -489,9 +485,7 @@ def test_a_style_error_names_the_kind_a_decorator_without_an_async_twin_register
     """@functions_framework.typed has no aio counterpart: the error names what it registers."""
     root = repo(answers={"function_style": "async"})
     (root / "requirements.txt").write_text("functions-framework==3.10.2\n")
-    monkeypatch.chdir(root)
-    (root / "main.py").write_text(TYPED_MAIN_PY)
-    assert cli.main(["check"]) == 1
+    assert check(root, monkeypatch, TYPED_MAIN_PY) == 1
     assert (
         "functions.yaml declares 'my-function' function_style async, but main.py registers "
         "my_function with typed: set `function_style: sync` in its entry"
