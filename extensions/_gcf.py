@@ -157,6 +157,49 @@ def compiled_cache() -> CompiledCache | None:
     return None if folder is None else CompiledCache(folder / "jinja")
 
 
+class PlainText:
+    """A template string without Jinja syntax, which renders to itself whatever the context."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        return self.text
+
+
+# Extensions whose preprocess returns the source unchanged: Copier's {% yield %} only resets
+# what a previous {% yield %} left, which a string without Jinja never sets.
+SOURCE_KEEPING = {"copier._jinja_ext.YieldExtension"}
+
+
+def plain_text_test(environment: Environment) -> Callable[[str], bool]:
+    """A test for strings that Jinja, configured as `environment` is, renders unchanged: no
+    delimiter, no line statement or comment, no new line Jinja would rewrite (a carriage
+    return, or a final one it drops); nothing at all when an extension rewrites sources."""
+    rewrites = any(
+        type(e).preprocess is not Extension.preprocess
+        or type(e).filter_stream is not Extension.filter_stream
+        for e in environment.extensions.values()
+        if f"{type(e).__module__}.{type(e).__qualname__}" not in SOURCE_KEEPING
+    )
+    if rewrites or environment.line_statement_prefix or environment.line_comment_prefix:
+        return lambda source: False
+    starts = (
+        environment.block_start_string,
+        environment.variable_start_string,
+        environment.comment_start_string,
+        "\r",
+    )
+    drops_last_newline = not environment.keep_trailing_newline
+
+    def is_plain(source: str) -> bool:
+        if drops_last_newline and source.endswith("\n"):
+            return False
+        return not any(start in source for start in starts)
+
+    return is_plain
+
+
 def lock_key(direct: str) -> str:
     """The folder of a requirements.in's locks: a digest of its requirement lines (comments,
     blank lines and their order aside), so that the rules of what it lists stay in
@@ -295,16 +338,23 @@ class Questionnaire(Extension):
         # Copier compiles each question's help, type, default and condition every time it
         # renders one (a thousand strings a copy, a few hundred distinct): compile each once,
         # and keep the compiled strings and files for the next copy (CompiledCache).
+        # Half of those strings hold no Jinja at all ("str", a choice's title, a file's name):
+        # each renders to itself (PlainText), with no compiled code to load and no context.
         cache = compiled_cache()
         environment.bytecode_cache = cache
         compile_string = environment.from_string
         compiled: dict[str, Any] = {}
+        plain: list[Callable[[str], bool]] = []  # the test, once every extension is loaded
 
         def from_string(source: Any, globals: Any = None, template_class: Any = None) -> Any:
             if globals is not None or template_class is not None or not isinstance(source, str):
                 return compile_string(source, globals, template_class)
             if source not in compiled:
-                if cache is None:
+                if not plain:
+                    plain.append(plain_text_test(environment))
+                if plain[0](source):
+                    compiled[source] = PlainText(source)
+                elif cache is None:
                     compiled[source] = compile_string(source)
                 else:
                     code = cache.code_of(environment, source)

@@ -15,7 +15,10 @@ from typing import Any
 
 import copier
 import jinja2
+import jinja2.ext
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import ROOT, load_module
 
@@ -185,3 +188,70 @@ def test_derived_values_follow_the_answers_of_each_context(
     question: dict[str, object] = {"_copier_phase": "prompt", "a": 1}
     hook.hook(question)
     assert "manifest" not in question
+
+
+def test_strings_without_jinja_are_not_compiled(
+    template_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compiles: list[str]
+) -> None:
+    """A question's type, a choice's title or a folder's name renders to itself: never compiled,
+    cached or rendered through Jinja, and the copy is what one that compiles them writes."""
+    monkeypatch.setenv(VARIABLE, "off")
+    copied = copy(template_copy, tmp_path / "repo", trigger_type="pubsub")
+    assert compiles
+    assert {"str", "bool", "int", "single", "tests", "unit"}.isdisjoint(compiles)
+    extension = load_module(ROOT / "extensions" / "gcf.py", "gcf_template_extension_plain")
+    monkeypatch.setattr(extension.extensions, "plain_text_test", lambda _: lambda _: False)
+    assert copy(template_copy, tmp_path / "compiled", trigger_type="pubsub") == copied
+
+
+JINJA_TEXT = st.text(alphabet="ab {}%#\r\n-+=_\t", max_size=12)
+ENVIRONMENTS = {
+    "copier": {"keep_trailing_newline": True},
+    "jinja defaults": {},
+    "line statements": {"keep_trailing_newline": True, "line_statement_prefix": "#"},
+    "line comments": {"keep_trailing_newline": True, "line_comment_prefix": "##"},
+    "other delimiters": {
+        "keep_trailing_newline": True,
+        "variable_start_string": "[[",
+        "variable_end_string": "]]",
+        "block_start_string": "[%",
+        "block_end_string": "%]",
+        "comment_start_string": "[#",
+        "comment_end_string": "#]",
+    },
+}
+
+
+@pytest.mark.parametrize("options", ENVIRONMENTS.values(), ids=ENVIRONMENTS)
+@given(source=JINJA_TEXT)
+def test_what_is_taken_for_plain_text_renders_to_itself(
+    options: dict[str, Any], source: str
+) -> None:
+    """Every string the shortcut takes for plain text Jinja renders unchanged, in Copier's
+    environment and in others (delimiters, line prefixes, the last new line dropped)."""
+    extension = sys.modules.get("gcf_template_extension_plain") or load_module(
+        ROOT / "extensions" / "gcf.py", "gcf_template_extension_plain"
+    )
+    environment = jinja2.Environment(**options)
+    if extension.extensions.plain_text_test(environment)(source):
+        assert environment.from_string(source).render(a=1) == source
+
+
+def test_plain_text_is_found_in_the_strings_jinja_renders_unchanged() -> None:
+    """And the shortcut is taken: for text without delimiters, and not where an extension
+    could rewrite the source."""
+    extension = load_module(ROOT / "extensions" / "gcf.py", "gcf_template_extension_plain")
+    plain = extension.extensions.plain_text_test
+    copier_like = jinja2.Environment(keep_trailing_newline=True)
+    assert [
+        s
+        for s in ("str", "a }} b", "x\n", "{{ a }}", "{% if", "{#", "a\r\nb")
+        if plain(copier_like)(s)
+    ] == ["str", "a }} b", "x\n"]
+    assert not plain(jinja2.Environment())("x\n")
+
+    class Rewrites(jinja2.ext.Extension):
+        def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+            return source.upper()
+
+    assert not plain(jinja2.Environment(extensions=[Rewrites]))("str")

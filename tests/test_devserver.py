@@ -111,7 +111,8 @@ def test_make_event_sends_every_sample(dev: Dev, trigger: str, mode: str) -> Non
     assert samples
     for sample in samples:
         result = dev.send_event(str(sample.relative_to(dev.path)), "--mode", mode)
-        assert result.returncode == 0, result.stdout + result.stderr
+        server = f"\n--- the dev server's last output:\n{dev.server.log_text()}"
+        assert result.returncode == 0, result.stdout + result.stderr + server
         assert ": 200" in result.stdout or "-> 200" in result.stdout, result.stdout
         if trigger != "http":
             event_id = result.stdout.split("id ", 1)[1].split(")", 1)[0]

@@ -25,6 +25,9 @@ from typing import Any
 
 from gcf_devkit import events, rules
 
+# Seconds `gcf event` waits for the function's answer.
+TIMEOUT = 30.0
+
 
 def key_values(items: list[str], option: str) -> dict[str, str]:
     """Turn ["k=v", ...] into a dict; refuse an item without "="."""
@@ -171,11 +174,22 @@ def main(argv: list[str]) -> int:
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"event: {error}") from None
     url = function_url(args.url, args.function)
-    if isinstance(event, dict):
-        status, body = events.send_request(url, event)
-        print(f"{event['method']} {url}{event.get('path', '/')} -> {status}")
-    else:
-        status, body = events.send(url, event, args.mode)
-        print(f"{event['type']} ({args.mode}, id {event['id']}) -> {url}: {status}")
+    try:
+        if isinstance(event, dict):
+            status, body = events.send_request(url, event, TIMEOUT)
+            print(f"{event['method']} {url}{event.get('path', '/')} -> {status}")
+        else:
+            status, body = events.send(url, event, args.mode, TIMEOUT)
+            print(f"{event['type']} ({args.mode}, id {event['id']}) -> {url}: {status}")
+    except OSError as error:  # urllib's URLError is one; a read that times out is another
+        reason = getattr(error, "reason", error)
+        if isinstance(reason, TimeoutError):
+            raise SystemExit(
+                f"event: {url} took the request but did not answer within {TIMEOUT:g} s; the "
+                "dev server's output (make dev) shows what the function is doing"
+            ) from None
+        raise SystemExit(
+            f"event: could not send to {url} ({reason}); is make dev running?"
+        ) from None
     print(body)
     return 0 if status < 400 else 1
