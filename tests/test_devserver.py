@@ -49,13 +49,22 @@ def get(url: str) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
-class Dev:
-    """A generated repo (a private copy, since tests edit it) with its dev server running."""
+# The triggers whose repo `make dev` starts an emulator for (Pub/Sub or Cloud Storage), and
+# the lines that say it is ready, or will not be.
+WITH_EMULATOR = {"pubsub", "scheduler", "storage"}
+SETTLED = ("ready in", "did not start", "could not wire", "no Pub/Sub emulator")
 
-    def __init__(self, path: Path) -> None:
+
+class Dev:
+    """A generated repo (a private copy, since tests edit it) with its dev server running, and
+    its emulator started: the tests send events to a server in its steady state."""
+
+    def __init__(self, path: Path, emulator: bool = False) -> None:
         self.path = path
         self.server = FunctionServer([GCF, "dev"], cwd=path, env={"ENV": "dev"})
         self.server.wait_until_listening()
+        if emulator:
+            self.server.wait_for(lambda line: any(s in line for s in SETTLED), timeout=120)
 
     def index(self) -> dict[str, Any]:
         status, body = get(self.server.url + "/")
@@ -78,7 +87,7 @@ def dev(trigger: str, render, tmp_path_factory: pytest.TempPathFactory) -> Itera
     (path / ".secrets.yaml").write_text(
         'API_KEY: "local-key"\n/etc/secrets/db/password: "local-password"\n'
     )
-    running = Dev(path)
+    running = Dev(path, trigger in WITH_EMULATOR)
     yield running
     running.server.stop()
 
