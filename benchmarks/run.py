@@ -79,6 +79,18 @@ def time_command(args: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def copied(destination: Path, template: str, tasks: bool) -> None:
+    """Stop unless a copy wrote its files (and, with its task, made the first commit)."""
+    wanted = ["README.md"]
+    if template == "gcf-template":
+        wanted += ["main.py", "functions.yaml", ".copier-answers.yml"]
+    missing = [name for name in wanted if not (destination / name).is_file()]
+    if missing:
+        raise SystemExit(f"bench copy: {destination} lacks {', '.join(missing)}")
+    if template == "gcf-template" and tasks != (destination / ".git").is_dir():
+        raise SystemExit(f"bench copy: the post-copy task {'did not run' if tasks else 'ran'}")
+
+
 def alternate(sides: dict[str, Callable[[int], float]], rounds: int) -> dict[str, list[float]]:
     """Run each side once per round, in alternating order, and collect the times."""
     times: dict[str, list[float]] = {name: [] for name in sides}
@@ -101,7 +113,9 @@ def bench_copy(rounds: int = 15) -> None:
             def run(i: int) -> float:
                 destination = work / f"out-{template.name}-{len(options)}-{i}"
                 args = [str(BIN / "copier"), "copy", "--trust", "--defaults", "--quiet", *options]
-                return time_command([*args, str(template), str(destination)])
+                seconds = time_command([*args, str(template), str(destination)])
+                copied(destination, template.name, tasks="--skip-tasks" not in options)
+                return seconds
 
             return run
 
