@@ -332,6 +332,11 @@ class Questionnaire(Extension):
             return str(rules.question_error(key, {**answers_of(context), key: value}))
 
         environment.filters["locked"] = locked
+        # A template copied from a local folder named relative to where Copier runs: the
+        # devkit's requirement needs the folder's absolute path (includes/devkit.jinja).
+        environment.filters["absolute_path"] = lambda path: os.path.abspath(
+            os.path.expanduser(str(path))
+        )
         environment.globals.update(
             check=check, check_choice=check_choice, suggest=suggest, short_name=rules.short_name
         )

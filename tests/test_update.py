@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -450,11 +451,16 @@ def test_generated_pre_commit_config_guards_against_conflict_markers(render) -> 
 
 # v1.0.0, the last release with the tooling in each repo (tools/, scripts/deploy.sh).
 PREVIOUS_RELEASE = "d5d0a1fdb8201213a72793ebdb840d77cecc7734"
+# The version the work tree is released as.
+CURRENT = (
+    "v" + tomllib.loads((ROOT / "devkit" / "pyproject.toml").read_text())["project"]["version"]
+)
 
 
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A git repo of this template: v1.0.0 from history, then the work tree as v2.0.0."""
+    """A git repo of this template: v1.0.0 from history, then the work tree released as
+    `python3 tasks.py release` makes a release (CURRENT: the devkit's version)."""
     repo = tmp_path_factory.mktemp("releases") / "gcf-template"
     repo.mkdir()
     archive = subprocess.run(
@@ -473,7 +479,9 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if path.name != ".git":
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     shutil.copytree(ROOT, repo, ignore=IGNORED, dirs_exist_ok=True)
-    commit_and_tag(repo, "v2.0.0")
+    check(["git", "add", "--all"], repo)
+    check(["git", "commit", "--quiet", "--message", "The work tree"], repo)
+    check([sys.executable, "tasks.py", "release", CURRENT[1:]], repo)  # as releases are made
     return repo
 
 
@@ -544,7 +552,7 @@ def test_an_update_from_the_previous_release_without_edits_gives_a_fresh_copy(
     # The route too: a repo made before 2.0.0 keeps deploying through the Cloud Functions API.
     assert recorded["deploy_api"] == "functions"
     accounts.append("deploy_api=functions")
-    fresh = copy(releases, tmp_path / "fresh" / "fn", "v2.0.0", "trigger_type=storage", *accounts)
+    fresh = copy(releases, tmp_path / "fresh" / "fn", CURRENT, "trigger_type=storage", *accounts)
     # The user's code stays as v1.0.0 wrote it, but for the import of events from gcf_devkit
     # (the 2.0.0 migration); all else is v2.0.0's.
     # functions.yaml is the user's too (written once): its comments stay as v1.0.0 wrote them.

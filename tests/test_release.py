@@ -1,0 +1,220 @@
+"""`python3 tasks.py release VERSION`: a tag on HEAD's files without the development ones.
+
+Users copy the newest tag (`copier copy gh:org/gcf-template`), and every copy checks out all of
+its files; their repos build gcf-devkit from its devkit/ folder. So a release must hold what
+both read, and nothing that only developing the template needs.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import tomllib
+from pathlib import Path
+
+import copier
+import pytest
+
+from conftest import IGNORED, ROOT, check, copier_jinja, load_module, run
+
+TASKS = load_module(ROOT / "tasks.py", "gcf_template_tasks")
+with (ROOT / "devkit" / "pyproject.toml").open("rb") as _file:
+    VERSION = tomllib.load(_file)["project"]["version"]
+TAG = f"v{VERSION}"
+UV = str(Path(sys.executable).with_name("uv"))
+
+
+def source_repository(where: Path) -> Path:
+    """This template's work tree, committed in a git repository of its own."""
+    repo = where / "gcf-template"
+    shutil.copytree(ROOT, repo, ignore=IGNORED)
+    check(["git", "init", "--quiet"], repo)
+    check(["git", "add", "--all"], repo)
+    check(["git", "commit", "--quiet", "--message", "source"], repo)
+    return repo
+
+
+def release(repo: Path, version: str = VERSION) -> tuple[int, str, str]:
+    result = run([sys.executable, "tasks.py", "release", version], repo)
+    return result.returncode, result.stdout, result.stderr
+
+
+def files(repo: Path, ref: str) -> dict[str, str]:
+    """Each file of `ref`, with its mode and blob."""
+    listing = check(["git", "ls-tree", "-r", ref], repo)
+    return {line.split("\t", 1)[1]: line.split("\t", 1)[0] for line in listing.splitlines() if line}
+
+
+def development(path: str) -> bool:
+    return any(path == d or path.startswith(d + "/") for d in TASKS.DEVELOPMENT_ONLY)
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A repository with HEAD released; and HEAD's commit."""
+    repo = source_repository(tmp_path_factory.mktemp("release"))
+    code, _, err = release(repo)
+    assert code == 0, err
+    return repo, check(["git", "rev-parse", "HEAD"], repo).strip()
+
+
+def test_a_release_holds_the_files_of_head_but_the_development_ones(
+    released: tuple[Path, str],
+) -> None:
+    repo, source = released
+    head, tagged = files(repo, "HEAD"), files(repo, TAG)
+    assert tagged == {p: blob for p, blob in head.items() if not development(p)}
+    # Every entry leaves something out: a folder renamed later is not shipped by mistake.
+    assert [d for d in TASKS.DEVELOPMENT_ONLY if not any(p.startswith(d) for p in head)] == []
+    for needed in ("copier.yml", "extensions/_gcf.py", "devkit/pyproject.toml", "locks/locks.txt"):
+        assert needed in tagged
+    assert any(p.startswith("devkit/src/gcf_devkit/rules/") for p in tagged)
+    assert len(tagged) < len(head) * 0.8
+    # An annotated tag on a commit whose parent is the released one; HEAD and the work tree stay.
+    assert check(["git", "cat-file", "-t", TAG], repo).strip() == "tag"
+    assert check(["git", "rev-parse", f"{TAG}^{{commit}}^"], repo).strip() == source
+    assert check(["git", "rev-parse", "HEAD"], repo).strip() == source
+    assert check(["git", "status", "--porcelain"], repo) == ""
+    assert check(["git", "branch", "--show-current"], repo).strip() == "main"
+
+
+@pytest.mark.parametrize("answers", [{}, {"preset": "pipeline"}], ids=["default", "pipeline"])
+def test_a_copy_from_a_release_is_a_copy_of_its_source(
+    released: tuple[Path, str], tmp_path: Path, answers: dict[str, str]
+) -> None:
+    """Without --vcs-ref Copier takes the newest tag: the release, which writes what its source
+    commit writes (but the version it records)."""
+    repo, source = released
+    copies = {}
+    for name, ref in (("release", None), ("source", source)):
+        copier.run_copy(
+            str(repo),
+            tmp_path / name,
+            data=answers,
+            vcs_ref=ref,
+            defaults=True,
+            unsafe=True,
+            quiet=True,
+            skip_tasks=True,
+        )
+        copies[name] = {
+            p.relative_to(tmp_path / name).as_posix(): p.read_text()
+            for p in sorted((tmp_path / name).rglob("*"))
+            if p.is_file()
+        }
+    recorded = {name: copied.pop(".copier-answers.yml") for name, copied in copies.items()}
+    assert f"\n_commit: {TAG}\n" in recorded["release"]
+    commit = re.search(r"\n_commit: (\S+)\n", recorded["source"])
+    assert commit is not None
+    assert source.startswith(commit[1])
+    assert recorded["release"] == recorded["source"].replace(commit[0], f"\n_commit: {TAG}\n")
+    devkit = "requirements-devkit.txt"
+    assert copies["release"].pop(devkit) == copies["source"].pop(devkit).replace(commit[1], TAG)
+    assert copies["release"] == copies["source"]
+
+
+def test_the_devkit_builds_from_a_release(released: tuple[Path, str], tmp_path: Path) -> None:
+    """As a generated repo installs it: git+URL@commit#subdirectory=devkit."""
+    repo, _ = released
+    commit = check(["git", "rev-parse", f"{TAG}^{{commit}}"], repo).strip()
+    requirement = f"gcf-devkit @ git+file://{repo}@{commit}#subdirectory=devkit"
+    target = tmp_path / "site"
+    check(
+        [
+            UV,
+            "pip",
+            "install",
+            "--python",
+            sys.executable,
+            "--no-deps",
+            "--target",
+            str(target),
+            requirement,
+        ],
+        tmp_path,
+    )
+    assert (target / "gcf_devkit" / "rules" / "__init__.py").is_file()
+    assert (target / f"gcf_devkit-{VERSION}.dist-info").is_dir()
+
+
+def test_a_release_is_refused_with_every_reason_and_nothing_tagged(tmp_path: Path) -> None:
+    repo = source_repository(tmp_path)
+    tags = lambda: check(["git", "tag", "--list"], repo)  # noqa: E731
+
+    code, _, err = release(repo, "2.0")
+    assert code == 1
+    assert err.strip() == (
+        "release: VERSION must be MAJOR.MINOR.PATCH, such as 2.1.0 (tagged v2.1.0), not '2.0'"
+    )
+    readme = repo / "README.md"
+    readme.write_text(readme.read_text() + "edited\n")
+    code, _, err = release(repo, "99.0.0")
+    assert code == 1
+    assert err.strip() == (
+        "release: cannot release v99.0.0: the work tree has uncommitted changes: commit them "
+        f"first; devkit/pyproject.toml has version {VERSION}: make it 99.0.0; CHANGELOG.md has "
+        "no section '## v99.0.0'"
+    )
+    assert tags() == ""
+    check(["git", "checkout", "--", "README.md"], repo)
+    assert release(repo)[0] == 0
+    code, _, err = release(repo)
+    assert code == 1
+    assert err.strip() == f"release: cannot release {TAG}: the tag {TAG} exists already"
+    assert tags().split() == [TAG]
+
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+REQUIREMENTS = {
+    "gh:org/gcf-template": "git+https://github.com/org/gcf-template",
+    "gl:group/gcf-template": "git+https://gitlab.com/group/gcf-template",
+    "https://git.example.com/org/gcf-template.git": "git+https://git.example.com/org/gcf-template.git",
+    "git+https://github.com/org/gcf-template": "git+https://github.com/org/gcf-template",
+    "git@github.com:org/gcf-template.git": "git+ssh://git@github.com/org/gcf-template.git",
+}
+
+
+@pytest.mark.parametrize("source", REQUIREMENTS)
+def test_a_generated_repo_installs_the_devkit_of_the_template_commit(source: str) -> None:
+    """From a git server: its devkit/ folder at the commit (the release tag's) the repo was made
+    or last updated from."""
+    environment = copier_jinja()
+    template = environment.from_string(
+        "{% from 'includes/devkit.jinja' import devkit_requirement with context %}"
+        "{{ devkit_requirement() }}"
+    )
+    line = template.render(
+        _copier_answers={"_src_path": source},
+        _copier_conf={"vcs_ref_hash": COMMIT, "src_path": "/tmp/copier-clone"},
+    )
+    assert line == (
+        f"gcf-devkit[local,testing] @ {REQUIREMENTS[source]}@{COMMIT}#subdirectory=devkit"
+    )
+
+
+def test_a_template_in_a_folder_named_relative_to_the_copy_gives_its_absolute_devkit(
+    tmp_path: Path,
+) -> None:
+    """`copier copy ../gcf-template fn`: the requirement names that folder's devkit/, not the
+    temporary clone Copier deletes after the copy."""
+    source_repository(tmp_path / "templates")  # in git: Copier renders from a clone of it
+    work = tmp_path / "work"
+    work.mkdir()
+    check(
+        [
+            str(Path(sys.executable).with_name("copier")),
+            "copy",
+            "--trust",
+            "--defaults",
+            "--quiet",
+            "--skip-tasks",
+            "../templates/gcf-template",
+            "fn",
+        ],
+        work,
+    )
+    devkit = tmp_path / "templates" / "gcf-template" / "devkit"
+    lines = (work / "fn" / "requirements-devkit.txt").read_text().splitlines()
+    assert lines[-1] == f"gcf-devkit[local,testing] @ file://{devkit}"
+    assert (devkit / "pyproject.toml").is_file()
