@@ -218,3 +218,47 @@ def test_a_template_in_a_folder_named_relative_to_the_copy_gives_its_absolute_de
     lines = (work / "fn" / "requirements-devkit.txt").read_text().splitlines()
     assert lines[-1] == f"gcf-devkit[local,testing] @ file://{devkit}"
     assert (devkit / "pyproject.toml").is_file()
+
+
+def test_copier_copies_and_updates_to_releases_on_a_server(tmp_path: Path) -> None:
+    """A release commit is on no branch: only its tag, pushed alone, points to it. Copier finds
+    it on a server (a file:// URL is remote to Copier, as gh: is) through the mirror it keeps,
+    and a later release's tag reaches `copier update` through that mirror."""
+    work = source_repository(tmp_path)
+    server = tmp_path / "server.git"
+    check(["git", "clone", "--quiet", "--bare", str(work), str(server)], tmp_path)
+    check(["git", "remote", "add", "origin", str(server)], work)
+    copier_cli = str(Path(sys.executable).with_name("copier"))
+    cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    url = f"file://{server}"
+
+    def publish(version: str) -> None:
+        assert release(work, version)[0] == 0
+        check(["git", "push", "--quiet", "origin", f"v{version}"], work)
+        assert check(["git", "branch", "--contains", f"v{version}"], server) == ""
+
+    publish(VERSION)
+    options = ["--trust", "--defaults", "--quiet", "--skip-tasks"]
+    check([copier_cli, "copy", *options, url, "fn"], tmp_path, **cache)
+    repo = tmp_path / "fn"
+    assert f"\n_commit: {TAG}\n" in (repo / ".copier-answers.yml").read_text()
+    check(["git", "init", "--quiet"], repo)
+    check(["git", "add", "--all"], repo)
+    check(["git", "commit", "--quiet", "--message", "made"], repo)
+
+    major, minor, patch = VERSION.split(".")
+    later = f"{major}.{minor}.{int(patch) + 1}"
+    pyproject = work / "devkit" / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(f'version = "{VERSION}"', f'version = "{later}"')
+    )
+    changelog = work / "CHANGELOG.md"
+    changelog.write_text(changelog.read_text().replace("## Unreleased", f"## v{later}", 1))
+    (work / "template" / "RELEASED.md").write_text(f"{later}\n")
+    check(["git", "commit", "--quiet", "--all", "--message", later], work)
+    check(["git", "add", "template/RELEASED.md"], work)
+    check(["git", "commit", "--quiet", "--message", "a new file"], work)
+    publish(later)
+    check([copier_cli, "update", *options], repo, **cache)
+    assert f"\n_commit: v{later}\n" in (repo / ".copier-answers.yml").read_text()
+    assert (repo / "RELEASED.md").read_text() == f"{later}\n"
