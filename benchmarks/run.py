@@ -74,8 +74,15 @@ def this_template(where: Path) -> Path:
         ["git", "tag", "--list"], cwd=where, check=True, capture_output=True, text=True
     ).stdout.split():
         git("tag", "--delete", tag, cwd=where)
+    version = release_version(where)
+    changelog = where / "CHANGELOG.md"
+    text = changelog.read_text()
+    first = text.index("\n## ") + 1  # the release's notes go first, under its version
+    if not text[first:].startswith(f"## v{version}\n"):
+        changelog.write_text(f"{text[:first]}## v{version}\n\nThe bench's.\n\n{text[first:]}")
+        git("commit", "--quiet", "--all", "--message", f"CHANGELOG: v{version}", cwd=where)
     released = subprocess.run(
-        [sys.executable, str(where / "tasks.py"), "release", release_version(where)],
+        [sys.executable, str(where / "tasks.py"), "release", version],
         cwd=where,
         check=False,
         capture_output=True,

@@ -167,8 +167,8 @@ class PlainText:
         return self.text
 
 
-# Extensions whose preprocess returns the source unchanged: Copier's {% yield %} only resets
-# what a previous {% yield %} left, which a string without Jinja never sets.
+# Extensions whose preprocess returns the source unchanged: Copier's {% yield %} resets there
+# what a previous {% yield %} left (Questionnaire's from_string runs it for every string).
 SOURCE_KEEPING = {"copier._jinja_ext.YieldExtension"}
 
 
@@ -182,14 +182,17 @@ def plain_text_test(environment: Environment) -> Callable[[str], bool]:
         for e in environment.extensions.values()
         if f"{type(e).__module__}.{type(e).__qualname__}" not in SOURCE_KEEPING
     )
-    if rewrites or environment.line_statement_prefix or environment.line_comment_prefix:
+    prefixes = (environment.line_statement_prefix, environment.line_comment_prefix)
+    if rewrites or prefixes != (None, None):
         return lambda source: False
-    starts = (
+    starts = [
         environment.block_start_string,
         environment.variable_start_string,
         environment.comment_start_string,
         "\r",
-    )
+    ]
+    if environment.newline_sequence != "\n":  # Jinja writes each new line as that
+        starts.append("\n")
     drops_last_newline = not environment.keep_trailing_newline
 
     def is_plain(source: str) -> bool:
@@ -332,11 +335,11 @@ class Questionnaire(Extension):
             return str(rules.question_error(key, {**answers_of(context), key: value}))
 
         environment.filters["locked"] = locked
-        # A template copied from a local folder named relative to where Copier runs: the
-        # devkit's requirement needs the folder's absolute path (includes/devkit.jinja).
-        environment.filters["absolute_path"] = lambda path: os.path.abspath(
-            os.path.expanduser(str(path))
-        )
+        # The devkit's requirement names a local template folder by its file URL, also when
+        # named relative to where Copier runs or from ~ (includes/devkit.jinja).
+        environment.filters["file_uri"] = lambda path: Path(
+            os.path.abspath(os.path.expanduser(str(path)))
+        ).as_uri()
         environment.globals.update(
             check=check, check_choice=check_choice, suggest=suggest, short_name=rules.short_name
         )
@@ -354,6 +357,9 @@ class Questionnaire(Extension):
         def from_string(source: Any, globals: Any = None, template_class: Any = None) -> Any:
             if globals is not None or template_class is not None or not isinstance(source, str):
                 return compile_string(source, globals, template_class)
+            # As a compile would: Copier's {% yield %} resets there what the last string's set
+            # (it sets it again as it renders).
+            environment.preprocess(source)
             if source not in compiled:
                 if not plain:
                     plain.append(plain_text_test(environment))

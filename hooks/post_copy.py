@@ -30,12 +30,23 @@ def git(*args: str, errors: bool = True) -> Result:
     short-lived process longer than the git commands."""
     # No automatic maintenance after the first commit: it would start one more git process.
     command = ["git", "-c", "maintenance.auto=false", "-c", "gc.auto=0", *args]
-    if not hasattr(os, "posix_spawnp"):  # Windows
+    try:
+        return spawn(command, errors)
+    except OSError as error:  # git gone since has_git(), or not runnable: said, never raised
+        return Result(127, f"{command[0]}: {error}")
+
+
+def spawn(command: list[str], errors: bool) -> Result:
+    read, write = os.pipe()
+    if not hasattr(os, "posix_spawnp") or min(read, write) <= 2:
+        # Windows; or this process started without stdout or stderr, so that the pipe took
+        # their numbers, which the child's redirections would close.
+        os.close(read)
+        os.close(write)
         import subprocess
 
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         return Result(done.returncode, done.stdout + (done.stderr if errors else ""))
-    read, write = os.pipe()
     actions = [
         (os.POSIX_SPAWN_DUP2, write, 1),
         (os.POSIX_SPAWN_DUP2, write, 2)
@@ -88,7 +99,8 @@ def main() -> int:
         )
         return 0
 
-    branch = git("config", "--get", "init.defaultBranch", errors=False).output.strip() or "main"
+    configured = git("config", "--get", "init.defaultBranch", errors=False)
+    branch = (configured.returncode == 0 and configured.output.strip()) or "main"
     # `add` with a threshold of 1 byte writes every file into one pack (git's bulk check-in)
     # rather than a file and a folder each: the same objects, written faster.
     steps = {

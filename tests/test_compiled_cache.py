@@ -199,9 +199,22 @@ def test_strings_without_jinja_are_not_compiled(
     copied = copy(template_copy, tmp_path / "repo", trigger_type="pubsub")
     assert compiles
     assert {"str", "bool", "int", "single", "tests", "unit"}.isdisjoint(compiles)
-    extension = load_module(ROOT / "extensions" / "gcf.py", "gcf_template_extension_plain")
-    monkeypatch.setattr(extension.extensions, "plain_text_test", lambda _: lambda _: False)
-    assert copy(template_copy, tmp_path / "compiled", trigger_type="pubsub") == copied
+    # The same template with the shortcut off (Copier runs the extensions of the clone it copies).
+    without = tmp_path / "without-shortcut"
+    shutil.copytree(template_copy, without)
+    extensions = without / "extensions" / "_gcf.py"
+    source = extensions.read_text()
+    assert source.count("if plain[0](source):") == 1
+    extensions.write_text(source.replace("if plain[0](source):", "if False:"))
+    compiles.clear()
+    compiled = copy(without, tmp_path / "compiled", trigger_type="pubsub")
+
+    def anywhere(files: dict[str, bytes], template: Path) -> dict[str, bytes]:
+        """The files, the template's path aside (the source the answers record)."""
+        return {p: text.replace(str(template).encode(), b"<template>") for p, text in files.items()}
+
+    assert anywhere(compiled, without) == anywhere(copied, template_copy)
+    assert {"str", "bool", "int", "single", "tests", "unit"} <= set(compiles)
 
 
 JINJA_TEXT = st.text(alphabet="ab {}%#\r\n-+=_\t", max_size=12)
@@ -210,6 +223,7 @@ ENVIRONMENTS = {
     "jinja defaults": {},
     "line statements": {"keep_trailing_newline": True, "line_statement_prefix": "#"},
     "line comments": {"keep_trailing_newline": True, "line_comment_prefix": "##"},
+    "windows new lines": {"keep_trailing_newline": True, "newline_sequence": "\r\n"},
     "other delimiters": {
         "keep_trailing_newline": True,
         "variable_start_string": "[[",
@@ -255,3 +269,26 @@ def test_plain_text_is_found_in_the_strings_jinja_renders_unchanged() -> None:
             return source.upper()
 
     assert not plain(jinja2.Environment(extensions=[Rewrites]))("str")
+    # Line prefixes are on when not None: Jinja refuses "str" with an empty one.
+    assert not plain(jinja2.Environment(line_statement_prefix=""))("str")
+    assert not plain(jinja2.Environment(line_comment_prefix=""))("str")
+    assert plain(jinja2.Environment(newline_sequence="\r\n"))("a b")
+    assert not plain(jinja2.Environment(newline_sequence="\r\n"))("a\nb")
+
+
+def test_copiers_yield_is_set_and_reset_for_each_string(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copier reads, after rendering a path, what a {% yield %} in it set as it rendered, and
+    refuses a second one: each string resets it first, as compiling it would. Neither the
+    compiled strings kept nor plain text may skip that."""
+    from copier._jinja_ext import YieldExtension, get_yield_context
+
+    monkeypatch.setenv(VARIABLE, "off")
+    extension = load_module(ROOT / "extensions" / "gcf.py", "gcf_template_extension_yield")
+    environment = jinja2.Environment(
+        extensions=[YieldExtension, extension.Questionnaire], keep_trailing_newline=True
+    )
+    yielding = "{% yield item from items %}{{ item }}{% endyield %}.txt"
+    for source in (yielding, "plain", "{{ a }}", yielding, "plain", "{{ a }}", yielding):
+        environment.from_string(source).render(items=[1, 2], a=1)
+        expected = "item" if source == yielding else None
+        assert get_yield_context(environment).yield_name == expected, source

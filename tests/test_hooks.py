@@ -81,3 +81,32 @@ def test_skipping_tasks_still_gives_a_complete_repo(template_copy: Path, tmp_pat
         return sorted(str(p.relative_to(root)) for p in root.rglob("*") if ".git" not in p.parts)
 
     assert files(skipped) == files(ran)
+
+
+def test_takes_the_configured_branch_even_without_stdout_and_stderr(tmp_path: Path) -> None:
+    """Started with file descriptors 1 and 2 closed, the pipe to git takes their numbers: the
+    hook then reads git's answers another way, and still honours init.defaultBranch."""
+    path = project(tmp_path)
+    config = tmp_path / "gitconfig"
+    config.write_text(
+        "[user]\n\tname = t\n\temail = t@example.invalid\n[init]\n\tdefaultBranch = trunk\n"
+    )
+    closed = f'exec "{sys.executable}" -S "{HOOK}" >&- 2>&-'
+    result = run(["sh", "-c", closed], path, GIT_CONFIG_GLOBAL=str(config))
+    assert result.returncode == 0
+    assert check(["git", "branch", "--show-current"], path).strip() == "trunk"
+    assert check(["git", "log", "--format=%s"], path).strip() == "Initial commit from gcf-template"
+
+
+def test_a_git_that_cannot_start_is_reported_not_raised(tmp_path: Path) -> None:
+    path = project(tmp_path)
+    bin_folder = tmp_path / "bin"
+    bin_folder.mkdir()
+    broken = bin_folder / "git"
+    broken.write_text("#!/nonexistent/interpreter\n")
+    broken.chmod(0o755)
+    result = run([sys.executable, "-S", str(HOOK)], path, PATH=str(bin_folder))
+    assert result.returncode == 0
+    assert result.stderr.startswith("gcf-template: git init failed: git: [Errno 2]")
+    assert "gcf-template: run by hand: git init && git add --all && git commit" in result.stderr
+    assert not (path / ".git").exists()

@@ -16,7 +16,7 @@ from pathlib import Path
 import copier
 import pytest
 
-from conftest import IGNORED, ROOT, check, copier_jinja, load_module, run
+from conftest import IGNORED, ROOT, check, copier_jinja, load_module, releasable, run
 
 TASKS = load_module(ROOT / "tasks.py", "gcf_template_tasks")
 with (ROOT / "devkit" / "pyproject.toml").open("rb") as _file:
@@ -32,6 +32,7 @@ def source_repository(where: Path) -> Path:
     check(["git", "init", "--quiet"], repo)
     check(["git", "add", "--all"], repo)
     check(["git", "commit", "--quiet", "--message", "source"], repo)
+    assert releasable(repo) == VERSION
     return repo
 
 
@@ -47,36 +48,50 @@ def files(repo: Path, ref: str) -> dict[str, str]:
 
 
 def development(path: str) -> bool:
-    return any(path == d or path.startswith(d + "/") for d in TASKS.DEVELOPMENT_ONLY)
+    return TASKS.development_only(path)
 
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A repository with HEAD released; and HEAD's commit."""
+    """A repository with HEAD released; and the commit released."""
     repo = source_repository(tmp_path_factory.mktemp("release"))
-    code, _, err = release(repo)
+    source = check(["git", "rev-parse", "HEAD"], repo).strip()
+    code, out, err = release(repo)
     assert code == 0, err
-    return repo, check(["git", "rev-parse", "HEAD"], repo).strip()
+    head = check(["git", "rev-parse", "HEAD"], repo).strip()
+    assert out.strip().endswith(f"Publish them with: git push origin HEAD {TAG}")
+    assert f"HEAD is now {head[:12]}" in out
+    return repo, source
 
 
 def test_a_release_holds_the_files_of_head_but_the_development_ones(
     released: tuple[Path, str],
 ) -> None:
     repo, source = released
-    head, tagged = files(repo, "HEAD"), files(repo, TAG)
+    head, tagged = files(repo, source), files(repo, TAG)
     assert tagged == {p: blob for p, blob in head.items() if not development(p)}
     # Every entry leaves something out: a folder renamed later is not shipped by mistake.
-    assert [d for d in TASKS.DEVELOPMENT_ONLY if not any(p.startswith(d) for p in head)] == []
+    assert [d for d in TASKS.DEVELOPMENT_ONLY if not any(development_of(d, p) for p in head)] == []
     for needed in ("copier.yml", "extensions/_gcf.py", "devkit/pyproject.toml", "locks/locks.txt"):
         assert needed in tagged
     assert any(p.startswith("devkit/src/gcf_devkit/rules/") for p in tagged)
+    assert any(p.startswith("docs/decisions/") for p in tagged)  # the README's links
     assert len(tagged) < len(head) * 0.8
-    # An annotated tag on a commit whose parent is the released one; HEAD and the work tree stay.
+    # An annotated tag on a commit whose parent is the released one.
     assert check(["git", "cat-file", "-t", TAG], repo).strip() == "tag"
-    assert check(["git", "rev-parse", f"{TAG}^{{commit}}^"], repo).strip() == source
-    assert check(["git", "rev-parse", "HEAD"], repo).strip() == source
+    release_commit = check(["git", "rev-parse", f"{TAG}^{{commit}}"], repo).strip()
+    assert check(["git", "rev-parse", f"{release_commit}^@"], repo).split() == [source]
+    # The branch moves to a merge of both with the released files: the tag is in its history.
+    assert check(["git", "rev-parse", "HEAD^@"], repo).split() == [source, release_commit]
+    assert files(repo, "HEAD") == head
+    assert re.fullmatch(rf"{TAG}-\d+-g[0-9a-f]+\n", check(["git", "describe", "--tags"], repo))
+    assert check(["git", "merge-base", "--is-ancestor", TAG, "HEAD"], repo) == ""
     assert check(["git", "status", "--porcelain"], repo) == ""
     assert check(["git", "branch", "--show-current"], repo).strip() == "main"
+
+
+def development_of(entry: str, path: str) -> bool:
+    return path == entry or path.startswith(entry + "/")
 
 
 @pytest.mark.parametrize("answers", [{}, {"preset": "pipeline"}], ids=["default", "pipeline"])
@@ -140,29 +155,44 @@ def test_the_devkit_builds_from_a_release(released: tuple[Path, str], tmp_path: 
 
 def test_a_release_is_refused_with_every_reason_and_nothing_tagged(tmp_path: Path) -> None:
     repo = source_repository(tmp_path)
-    tags = lambda: check(["git", "tag", "--list"], repo)  # noqa: E731
+    head = check(["git", "rev-parse", "HEAD"], repo)
 
-    code, _, err = release(repo, "2.0")
-    assert code == 1
-    assert err.strip() == (
-        "release: VERSION must be MAJOR.MINOR.PATCH, such as 2.1.0 (tagged v2.1.0), not '2.0'"
-    )
+    def refused(version: str) -> str:
+        code, out, err = release(repo, version)
+        assert (code, out) == (1, "")
+        assert check(["git", "tag", "--list"], repo) == ""
+        assert check(["git", "rev-parse", "HEAD"], repo) == head
+        return err.strip()
+
+    for bad in ("2.0", "v2.0.0", "02.0.0", "2.0.0rc1", "2.0.0 "):
+        assert refused(bad) == (
+            "release: VERSION must be MAJOR.MINOR.PATCH in digits without leading zeros, such "
+            f"as 2.1.0 (tagged v2.1.0), not {bad!r}"
+        )
     readme = repo / "README.md"
     readme.write_text(readme.read_text() + "edited\n")
-    code, _, err = release(repo, "99.0.0")
-    assert code == 1
-    assert err.strip() == (
-        "release: cannot release v99.0.0: the work tree has uncommitted changes: commit them "
-        f"first; devkit/pyproject.toml has version {VERSION}: make it 99.0.0; CHANGELOG.md has "
-        "no section '## v99.0.0'"
+    (repo / "includes" / "new.jinja").write_text("forgotten\n")
+    (repo / "tests" / "scratch.py").write_text("# development only: not reported\n")
+    assert refused("99.0.0") == (
+        "release: cannot release v99.0.0: tracked files have uncommitted changes: commit them "
+        "first; files git does not track would be left out: includes/new.jinja: add them or "
+        f"remove them; devkit/pyproject.toml has version {VERSION}: make it 99.0.0; the first "
+        f"section of CHANGELOG.md is '## {TAG}', not '## v99.0.0': name what this release "
+        "brings under its version"
     )
-    assert tags() == ""
+    # What is checked is HEAD's: a version set in the work tree only does not count.
     check(["git", "checkout", "--", "README.md"], repo)
+    (repo / "includes" / "new.jinja").unlink()
+    pyproject = repo / "devkit" / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(VERSION, "99.0.0"))
+    assert refused("99.0.0").startswith("release: cannot release v99.0.0: tracked files have")
+    check(["git", "checkout", "--", "devkit/pyproject.toml"], repo)
     assert release(repo)[0] == 0
+    head = check(["git", "rev-parse", "HEAD"], repo)
     code, _, err = release(repo)
     assert code == 1
     assert err.strip() == f"release: cannot release {TAG}: the tag {TAG} exists already"
-    assert tags().split() == [TAG]
+    assert check(["git", "tag", "--list"], repo).split() == [TAG]
 
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -196,9 +226,10 @@ def test_a_generated_repo_installs_the_devkit_of_the_template_commit(source: str
 def test_a_template_in_a_folder_named_relative_to_the_copy_gives_its_absolute_devkit(
     tmp_path: Path,
 ) -> None:
-    """`copier copy ../gcf-template fn`: the requirement names that folder's devkit/, not the
-    temporary clone Copier deletes after the copy."""
-    source_repository(tmp_path / "templates")  # in git: Copier renders from a clone of it
+    """`copier copy "../my templates/gcf-template" fn`: the requirement names that folder's
+    devkit/ by its file URL (a space escaped), not the temporary clone Copier deletes after the
+    copy."""
+    source_repository(tmp_path / "my templates")  # in git: Copier renders from a clone of it
     work = tmp_path / "work"
     work.mkdir()
     check(
@@ -209,14 +240,15 @@ def test_a_template_in_a_folder_named_relative_to_the_copy_gives_its_absolute_de
             "--defaults",
             "--quiet",
             "--skip-tasks",
-            "../templates/gcf-template",
+            "../my templates/gcf-template",
             "fn",
         ],
         work,
     )
-    devkit = tmp_path / "templates" / "gcf-template" / "devkit"
+    devkit = tmp_path / "my templates" / "gcf-template" / "devkit"
     lines = (work / "fn" / "requirements-devkit.txt").read_text().splitlines()
-    assert lines[-1] == f"gcf-devkit[local,testing] @ file://{devkit}"
+    assert lines[-1] == f"gcf-devkit[local,testing] @ {devkit.as_uri()}"
+    assert "%20" in lines[-1]
     assert (devkit / "pyproject.toml").is_file()
 
 
@@ -252,12 +284,10 @@ def test_copier_copies_and_updates_to_releases_on_a_server(tmp_path: Path) -> No
     pyproject.write_text(
         pyproject.read_text().replace(f'version = "{VERSION}"', f'version = "{later}"')
     )
-    changelog = work / "CHANGELOG.md"
-    changelog.write_text(changelog.read_text().replace("## Unreleased", f"## v{later}", 1))
     (work / "template" / "RELEASED.md").write_text(f"{later}\n")
-    check(["git", "commit", "--quiet", "--all", "--message", later], work)
-    check(["git", "add", "template/RELEASED.md"], work)
-    check(["git", "commit", "--quiet", "--message", "a new file"], work)
+    check(["git", "add", "--all"], work)
+    check(["git", "commit", "--quiet", "--message", later], work)
+    assert releasable(work) == later
     publish(later)
     check([copier_cli, "update", *options], repo, **cache)
     assert f"\n_commit: v{later}\n" in (repo / ".copier-answers.yml").read_text()

@@ -21,7 +21,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import IGNORED, MAKE, ROOT, check, load_module, run
+from conftest import IGNORED, MAKE, ROOT, check, load_module, releasable, run
 
 COPIER = str(Path(sys.executable).with_name("copier"))
 MIGRATIONS = ROOT / "hooks" / "migrations.py"
@@ -481,7 +481,7 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(ROOT, repo, ignore=IGNORED, dirs_exist_ok=True)
     check(["git", "add", "--all"], repo)
     check(["git", "commit", "--quiet", "--message", "The work tree"], repo)
-    check([sys.executable, "tasks.py", "release", CURRENT[1:]], repo)  # as releases are made
+    check([sys.executable, "tasks.py", "release", releasable(repo)], repo)  # as releases are made
     return repo
 
 

@@ -12,9 +12,9 @@ import pytest
 from gcf_devkit.local import send
 
 
-@pytest.fixture
-def silent_server() -> Iterator[str]:
-    """A server that takes each connection, reads the request and never answers."""
+def serving(hang_up: bool) -> Iterator[str]:
+    """A server that takes each connection and reads the request, then never answers, or
+    closes the connection."""
     listener = socket.create_server(("127.0.0.1", 0))
     taken: list[socket.socket] = []
 
@@ -25,13 +25,26 @@ def silent_server() -> Iterator[str]:
             except OSError:  # closed
                 return
             connection.recv(65536)
-            taken.append(connection)
+            if hang_up:
+                connection.close()
+            else:
+                taken.append(connection)
 
     threading.Thread(target=accept, daemon=True).start()
     yield f"http://127.0.0.1:{listener.getsockname()[1]}"
     listener.close()
     for connection in taken:
         connection.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    yield from serving(hang_up=False)
+
+
+@pytest.fixture
+def hanging_up_server() -> Iterator[str]:
+    yield from serving(hang_up=True)
 
 
 def sample(tmp_path: Path) -> str:
@@ -63,3 +76,15 @@ def test_a_server_that_is_gone_is_named(tmp_path: Path) -> None:
     assert message.startswith(f"event: could not send to {url}/fn (")
     assert message.endswith("); is make dev running?")
     assert "Connection refused" in message
+
+
+def test_a_server_that_closes_without_an_answer_is_named(
+    hanging_up_server: str, tmp_path: Path
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        send.main([sample(tmp_path), "--url", hanging_up_server, "--function", "fn"])
+    assert str(stopped.value) == (
+        f"event: {hanging_up_server}/fn took the request but closed the connection without an "
+        "answer (Remote end closed connection without response); the dev server's output "
+        "(make dev) says why"
+    )

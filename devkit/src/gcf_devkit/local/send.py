@@ -17,6 +17,7 @@ function when main.py has several.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -156,6 +157,32 @@ def function_url(url: str, function: str | None) -> str:
     return f"{url.rstrip('/')}/{served[0]}"
 
 
+def deliver(url: str, event: Any, mode: events.Mode) -> tuple[int, str]:
+    """Send a request or an event; on a failure, stop with what went wrong, not a traceback."""
+    try:
+        if isinstance(event, dict):
+            return events.send_request(url, event, TIMEOUT)
+        return events.send(url, event, mode, TIMEOUT)
+    except urllib.error.URLError as error:  # urllib wraps what fails before the request is sent
+        if isinstance(error.reason, TimeoutError):
+            raise SystemExit(
+                f"event: could not connect to {url} within {TIMEOUT:g} s; is make dev running?"
+            ) from None
+        raise SystemExit(
+            f"event: could not send to {url} ({error.reason}); is make dev running?"
+        ) from None
+    except TimeoutError:
+        raise SystemExit(
+            f"event: {url} took the request but did not answer within {TIMEOUT:g} s; the "
+            "dev server's output (make dev) shows what the function is doing"
+        ) from None
+    except (OSError, http.client.HTTPException) as error:  # such as RemoteDisconnected
+        raise SystemExit(
+            f"event: {url} took the request but closed the connection without an answer "
+            f"({error}); the dev server's output (make dev) says why"
+        ) from None
+
+
 def main(argv: list[str]) -> int:
     if (
         argv
@@ -174,22 +201,10 @@ def main(argv: list[str]) -> int:
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"event: {error}") from None
     url = function_url(args.url, args.function)
-    try:
-        if isinstance(event, dict):
-            status, body = events.send_request(url, event, TIMEOUT)
-            print(f"{event['method']} {url}{event.get('path', '/')} -> {status}")
-        else:
-            status, body = events.send(url, event, args.mode, TIMEOUT)
-            print(f"{event['type']} ({args.mode}, id {event['id']}) -> {url}: {status}")
-    except OSError as error:  # urllib's URLError is one; a read that times out is another
-        reason = getattr(error, "reason", error)
-        if isinstance(reason, TimeoutError):
-            raise SystemExit(
-                f"event: {url} took the request but did not answer within {TIMEOUT:g} s; the "
-                "dev server's output (make dev) shows what the function is doing"
-            ) from None
-        raise SystemExit(
-            f"event: could not send to {url} ({reason}); is make dev running?"
-        ) from None
+    status, body = deliver(url, event, args.mode)
+    if isinstance(event, dict):
+        print(f"{event['method']} {url}{event.get('path', '/')} -> {status}")
+    else:
+        print(f"{event['type']} ({args.mode}, id {event['id']}) -> {url}: {status}")
     print(body)
     return 0 if status < 400 else 1
