@@ -203,7 +203,8 @@ compile_ = environment.Environment.compile
 
 def counted_compile(self, source, name=None, filename=None, raw=False, defer_init=False):
     compiles["file templates" if name else
-             "strings with Jinja" if "{" in str(source) else "strings without Jinja"] += 1
+             "values that are not text (refused at once)" if not isinstance(source, str) else
+             "strings with Jinja" if "{" in source else "strings without Jinja"] += 1
     return compile_(self, source, name, filename, raw, defer_init)
 
 environment.Environment.compile = counted_compile
