@@ -126,10 +126,30 @@ def git(*args: str, index: Path | None = None) -> str:
     return result.stdout.strip()
 
 
+def git_answer(*args: str) -> str | None:
+    """git's output, or None when it fails (an answer it may not have: no branch, no upstream)."""
+    result = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+# A CHANGELOG.md section of a version: `## v2.1.0`, or with a title, `## v2.1.0: faster copies`.
+VERSION_SECTION = re.compile(r"^## v(\d+\.\d+\.\d+)(?::.*)?$")
+
+
 def release_problems(version: str, tag: str) -> list[str]:
     """Why HEAD cannot be released as `version` (none when it can). The files are read as HEAD
     has them, since the release is made of HEAD."""
     problems = []
+    branch = git_answer("symbolic-ref", "--quiet", "--short", "HEAD")
+    if branch is None:
+        problems.append("HEAD is detached: check out the branch to release")
+    elif (upstream := git_answer("rev-parse", "--verify", "--quiet", "@{upstream}")) and (
+        upstream != git("rev-parse", "HEAD")
+    ):
+        problems.append(
+            f"{branch} is not where its upstream is: push or pull first, so that the release "
+            "is made on what is published"
+        )
     if git("status", "--porcelain", "--untracked-files=no"):
         problems.append("tracked files have uncommitted changes: commit them first")
     untracked = [
@@ -148,12 +168,13 @@ def release_problems(version: str, tag: str) -> list[str]:
     devkit = tomllib.loads(git("show", "HEAD:devkit/pyproject.toml"))["project"]["version"]
     if devkit != version:
         problems.append(f"devkit/pyproject.toml has version {devkit}: make it {version}")
-    newest = re.search(r"^## (.*)$", git("show", "HEAD:CHANGELOG.md"), re.M)
-    heading = newest[1].strip() if newest else ""
-    if heading.split(":")[0].split()[:1] != [tag]:
+    first = re.search(r"^## .*$", git("show", "HEAD:CHANGELOG.md"), re.M)
+    heading = first[0] if first else "(none)"
+    named = VERSION_SECTION.match(heading)
+    if not named or named[1] != version:
         problems.append(
-            f"the first section of CHANGELOG.md is '## {heading}', not '## {tag}': name "
-            "what this release brings under its version"
+            f"the first section of CHANGELOG.md is '{heading}', not '## {tag}': name what this "
+            "release brings under its version"
         )
     return problems
 
@@ -195,16 +216,24 @@ def release(version: str) -> int:
         f"{', '.join(DEVELOPMENT_ONLY)}.\n"
     )
     commit = git("commit-tree", tree, "-p", source, "-m", message)
-    git("tag", "--annotate", tag, "--message", f"gcf-template {tag}", commit)
     merge = git(
         "commit-tree", f"{source}^{{tree}}", "-p", source, "-p", commit, "-m", f"Released {tag}"
     )
-    git("update-ref", "-m", f"release {tag}", "HEAD", merge, source)
+    branch = git("symbolic-ref", "--short", "HEAD")
+    git("tag", "--annotate", tag, "--message", f"gcf-template {tag}", commit)
+    try:
+        git("update-ref", "-m", f"release {tag}", f"refs/heads/{branch}", merge, source)
+    except SystemExit:
+        git("tag", "--delete", tag)  # all or nothing: the release can be made again
+        raise
     files = git("ls-tree", "-r", "--name-only", tag).count("\n") + 1
     print(
         f"{tag} is {commit[:12]}: {files} files, those of {source[:12]} but the development "
-        f"ones; HEAD is now {merge[:12]}, a merge of both with the files of {source[:12]}. "
-        f"Publish them with: git push origin HEAD {tag}"
+        f"ones; {branch} is now {merge[:12]}, a merge of both with the files of "
+        f"{source[:12]}.\nPublish both at once: git push --atomic origin {branch} {tag}\n"
+        "If the push is refused, never rebase the merge (a rebase would apply the release's "
+        f"deletions to {branch}): undo with `git tag --delete {tag} && git reset --keep "
+        f"{source[:12]}`, pull, and release again."
     )
     return 0
 

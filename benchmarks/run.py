@@ -78,7 +78,7 @@ def this_template(where: Path) -> Path:
     changelog = where / "CHANGELOG.md"
     text = changelog.read_text()
     first = text.index("\n## ") + 1  # the release's notes go first, under its version
-    if not text[first:].startswith(f"## v{version}\n"):
+    if not re.match(rf"## v{re.escape(version)}(:.*)?\n", text[first:]):
         changelog.write_text(f"{text[:first]}## v{version}\n\nThe bench's.\n\n{text[first:]}")
         git("commit", "--quiet", "--all", "--message", f"CHANGELOG: v{version}", cwd=where)
     released = subprocess.run(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -172,7 +173,7 @@ def releasable(repo: Path) -> str:
     changelog = repo / "CHANGELOG.md"
     text = changelog.read_text()
     first = text.index("\n## ") + 1
-    if not text[first:].startswith(f"## v{version}\n"):
+    if not re.match(rf"## v{re.escape(version)}(:.*)?\n", text[first:]):
         changelog.write_text(
             f"{text[:first]}## v{version}\n\nReleased by the tests.\n\n{text[first:]}"
         )

@@ -59,8 +59,9 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     code, out, err = release(repo)
     assert code == 0, err
     head = check(["git", "rev-parse", "HEAD"], repo).strip()
-    assert out.strip().endswith(f"Publish them with: git push origin HEAD {TAG}")
-    assert f"HEAD is now {head[:12]}" in out
+    assert f"main is now {head[:12]}" in out
+    assert f"Publish both at once: git push --atomic origin main {TAG}\n" in out
+    assert f"undo with `git tag --delete {TAG} && git reset --keep {source[:12]}`" in out
     return repo, source
 
 
@@ -180,18 +181,46 @@ def test_a_release_is_refused_with_every_reason_and_nothing_tagged(tmp_path: Pat
         f"section of CHANGELOG.md is '## {TAG}', not '## v99.0.0': name what this release "
         "brings under its version"
     )
-    # What is checked is HEAD's: a version set in the work tree only does not count.
+    # What is checked is HEAD's: a version and a section in the work tree only do not count.
     check(["git", "checkout", "--", "README.md"], repo)
     (repo / "includes" / "new.jinja").unlink()
     pyproject = repo / "devkit" / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace(VERSION, "99.0.0"))
-    assert refused("99.0.0").startswith("release: cannot release v99.0.0: tracked files have")
-    check(["git", "checkout", "--", "devkit/pyproject.toml"], repo)
-    assert release(repo)[0] == 0
+    changelog = repo / "CHANGELOG.md"
+    changelog.write_text(changelog.read_text().replace(f"## {TAG}\n", "## v99.0.0\n", 1))
+    assert refused("99.0.0") == (
+        "release: cannot release v99.0.0: tracked files have uncommitted changes: commit them "
+        f"first; devkit/pyproject.toml has version {VERSION}: make it 99.0.0; the first "
+        f"section of CHANGELOG.md is '## {TAG}', not '## v99.0.0': name what this release "
+        "brings under its version"
+    )
+    check(["git", "checkout", "--", "devkit/pyproject.toml", "CHANGELOG.md"], repo)
+    # A detached HEAD has no branch to merge the release into; a branch behind or ahead of its
+    # upstream would be released on what is not published.
+    check(["git", "checkout", "--quiet", "--detach"], repo)
+    assert refused(VERSION) == (
+        f"release: cannot release {TAG}: HEAD is detached: check out the branch to release"
+    )
+    check(["git", "checkout", "--quiet", "main"], repo)
+    server = tmp_path / "server.git"
+    check(["git", "clone", "--quiet", "--bare", str(repo), str(server)], tmp_path)
+    check(["git", "remote", "add", "origin", str(server)], repo)
+    check(["git", "fetch", "--quiet", "origin"], repo)
+    check(["git", "branch", "--quiet", "--set-upstream-to=origin/main"], repo)
+    check(["git", "commit", "--quiet", "--allow-empty", "--message", "not pushed"], repo)
     head = check(["git", "rev-parse", "HEAD"], repo)
+    assert refused(VERSION) == (
+        f"release: cannot release {TAG}: main is not where its upstream is: push or pull first, "
+        "so that the release is made on what is published"
+    )
+    check(["git", "push", "--quiet", "origin", "main"], repo)
+    assert release(repo)[0] == 0
     code, _, err = release(repo)
     assert code == 1
-    assert err.strip() == f"release: cannot release {TAG}: the tag {TAG} exists already"
+    assert err.strip() == (
+        f"release: cannot release {TAG}: main is not where its upstream is: push or pull first, "
+        f"so that the release is made on what is published; the tag {TAG} exists already"
+    )
     assert check(["git", "tag", "--list"], repo).split() == [TAG]
 
 

@@ -128,7 +128,7 @@ def test_the_devkit_is_versioned_with_the_template() -> None:
     """gcf-devkit carries the version of the template it belongs to: the CHANGELOG's newest."""
     import gcf_devkit
 
-    newest = re.search(r"^## v(\S+)", (ROOT / "CHANGELOG.md").read_text(), re.M)
+    newest = re.search(r"^## v(\d+\.\d+\.\d+)\b", (ROOT / "CHANGELOG.md").read_text(), re.M)
     assert newest, "CHANGELOG.md names no version"
     devkit = tomllib.loads((ROOT / "devkit" / "pyproject.toml").read_text())["project"]
     assert devkit["version"] == gcf_devkit.__version__ == newest[1]
