@@ -70,6 +70,7 @@ def this_template(where: Path) -> Path:
     would copy this checkout's loose objects), with HEAD released as `python3 tasks.py release`
     tags it. `copier copy` without --vcs-ref takes the newest tag: that release."""
     git("clone", "--quiet", "--no-local", str(ROOT), str(where), cwd=ROOT)
+    git("remote", "remove", "origin", cwd=where)  # nothing to publish to: no upstream to match
     for tag in subprocess.run(
         ["git", "tag", "--list"], cwd=where, check=True, capture_output=True, text=True
     ).stdout.split():
