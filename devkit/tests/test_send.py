@@ -24,7 +24,12 @@ def serving(hang_up: bool) -> Iterator[str]:
                 connection, _ = listener.accept()
             except OSError:  # closed
                 return
-            connection.recv(65536)
+            received = b""
+            while b"\r\n\r\n" not in received:  # the whole request head (a GET has no body)
+                chunk = connection.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
             if hang_up:
                 connection.close()
             else:
