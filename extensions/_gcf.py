@@ -203,6 +203,32 @@ def plain_text_test(environment: Environment) -> Callable[[str], bool]:
     return is_plain
 
 
+# Copier's short forms of git servers, as pip needs them.
+GIT_SERVERS = {"gh:": "https://github.com/", "gl:": "https://gitlab.com/"}
+
+
+def devkit_pin(source: str, commit: str | None, clone: Any) -> str:
+    """The requirement that installs gcf-devkit in a generated repo (includes/devkit.jinja,
+    docs/decisions/0004-devkit-package.md), from the template's source as Copier records it:
+    on a git server (gh:, gl:, git+..., https://, ssh), its devkit/ folder at the template's
+    `commit`; in a local folder, that folder's devkit/ by its file URL, a relative or ~ path
+    taken from where Copier runs (without a source, the `clone` Copier renders from)."""
+    if source[:3] in GIT_SERVERS:
+        url = GIT_SERVERS[source[:3]] + source[3:]
+    elif source.startswith("git+"):
+        url = source[4:]
+    elif re.match(r"[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:", source):  # user@host:path
+        url = "ssh://" + source.replace(":", "/", 1)
+    elif re.match(r"(https?|ssh)://", source):
+        url = source
+    else:
+        url = ""
+    if url and commit:
+        return f"gcf-devkit[local,testing] @ git+{url}@{commit}#subdirectory=devkit"
+    folder = Path(os.path.abspath(os.path.expanduser(source or str(clone))))
+    return f"gcf-devkit[local,testing] @ {folder.as_uri()}/devkit"
+
+
 def lock_key(direct: str) -> str:
     """The folder of a requirements.in's locks: a digest of its requirement lines (comments,
     blank lines and their order aside), so that the rules of what it lists stay in
@@ -335,13 +361,12 @@ class Questionnaire(Extension):
             return str(rules.question_error(key, {**answers_of(context), key: value}))
 
         environment.filters["locked"] = locked
-        # The devkit's requirement names a local template folder by its file URL, also when
-        # named relative to where Copier runs or from ~ (includes/devkit.jinja).
-        environment.filters["file_uri"] = lambda path: Path(
-            os.path.abspath(os.path.expanduser(str(path)))
-        ).as_uri()
         environment.globals.update(
-            check=check, check_choice=check_choice, suggest=suggest, short_name=rules.short_name
+            check=check,
+            check_choice=check_choice,
+            suggest=suggest,
+            short_name=rules.short_name,
+            devkit_pin=devkit_pin,
         )
         # Copier compiles each question's help, type, default and condition every time it
         # renders one (a thousand strings a copy, a few hundred distinct): compile each once,
