@@ -136,6 +136,27 @@ def git_answer(*args: str) -> str | None:
 VERSION_SECTION = re.compile(r"^## v(\d+\.\d+\.\d+)(?::.*)?$")
 
 
+def devkit_version(pyproject: str) -> str:
+    """The version in devkit/pyproject.toml's text: the template's."""
+    return str(tomllib.loads(pyproject)["project"]["version"])
+
+
+def first_section(changelog: str) -> str:
+    """CHANGELOG.md's first section heading, "(none)" without one."""
+    first = re.search(r"^## .*$", changelog, re.M)
+    return first[0] if first else "(none)"
+
+
+def with_release_section(changelog: str, version: str, note: str) -> str:
+    """CHANGELOG.md opening with the section of `version` (with `note` when it had none), as
+    `release` wants it: for the tests and the bench, which release copies of this repository."""
+    named = VERSION_SECTION.match(first_section(changelog))
+    if named and named[1] == version:
+        return changelog
+    at = changelog.index("\n## ") + 1
+    return f"{changelog[:at]}## v{version}\n\n{note}\n\n{changelog[at:]}"
+
+
 def release_problems(version: str, tag: str) -> list[str]:
     """Why HEAD cannot be released as `version` (none when it can). The files are read as HEAD
     has them, since the release is made of HEAD."""
@@ -165,11 +186,10 @@ def release_problems(version: str, tag: str) -> list[str]:
         )
     if git("tag", "--list", tag):
         problems.append(f"the tag {tag} exists already")
-    devkit = tomllib.loads(git("show", "HEAD:devkit/pyproject.toml"))["project"]["version"]
+    devkit = devkit_version(git("show", "HEAD:devkit/pyproject.toml"))
     if devkit != version:
         problems.append(f"devkit/pyproject.toml has version {devkit}: make it {version}")
-    first = re.search(r"^## .*$", git("show", "HEAD:CHANGELOG.md"), re.M)
-    heading = first[0] if first else "(none)"
+    heading = first_section(git("show", "HEAD:CHANGELOG.md"))
     named = VERSION_SECTION.match(heading)
     if not named or named[1] != version:
         problems.append(

@@ -38,6 +38,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("gcf_template_tasks", ROOT / "tasks.py")
+assert _spec is not None and _spec.loader is not None
+TASKS = importlib.util.module_from_spec(_spec)  # tasks.py: how releases are made
+_spec.loader.exec_module(TASKS)
 BIN = Path(sys.executable).parent
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "bench",
@@ -78,9 +82,8 @@ def this_template(where: Path) -> Path:
     version = release_version(where)
     changelog = where / "CHANGELOG.md"
     text = changelog.read_text()
-    first = text.index("\n## ") + 1  # the release's notes go first, under its version
-    if not re.match(rf"## v{re.escape(version)}(:.*)?\n", text[first:]):
-        changelog.write_text(f"{text[:first]}## v{version}\n\nThe bench's.\n\n{text[first:]}")
+    if (named := TASKS.with_release_section(text, version, "The bench's.")) != text:
+        changelog.write_text(named)
         git("commit", "--quiet", "--all", "--message", f"CHANGELOG: v{version}", cwd=where)
     released = subprocess.run(
         [sys.executable, str(where / "tasks.py"), "release", version],
@@ -97,8 +100,7 @@ def this_template(where: Path) -> Path:
 
 def release_version(repo: Path) -> str:
     """The version HEAD would be released as: the devkit's, which CHANGELOG.md names."""
-    text = (repo / "devkit" / "pyproject.toml").read_text()
-    return text.split('\nversion = "', 1)[1].split('"', 1)[0]
+    return str(TASKS.devkit_version((repo / "devkit" / "pyproject.toml").read_text()))
 
 
 def time_command(args: list[str]) -> float:

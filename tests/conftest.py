@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -36,6 +34,7 @@ TRIGGERS = ("http", "pubsub", "storage", "firestore", "audit_log", "scheduler")
 MAKE = ["make", f"VENV={sys.prefix}", "-o", f"{sys.prefix}/.installed"]
 # gcf-devkit's command line, as a generated repo's Makefile runs it.
 GCF = str(Path(sys.executable).with_name("gcf"))
+COPIER = str(Path(sys.executable).with_name("copier"))
 IGNORED = shutil.ignore_patterns(
     ".git", ".venv", ".tools", "__pycache__", ".pytest_cache", ".ruff_cache"
 )
@@ -169,14 +168,11 @@ def releasable(repo: Path) -> str:
     """Make the HEAD of a git copy of this template releasable as `python3 tasks.py release`
     wants it, as a maintainer would: CHANGELOG.md's first section named after the devkit's
     version (a section of its own when the first is another's). Return that version."""
-    version = tomllib.loads((repo / "devkit" / "pyproject.toml").read_text())["project"]["version"]
+    version = TASKS.devkit_version((repo / "devkit" / "pyproject.toml").read_text())
     changelog = repo / "CHANGELOG.md"
     text = changelog.read_text()
-    first = text.index("\n## ") + 1
-    if not re.match(rf"## v{re.escape(version)}(:.*)?\n", text[first:]):
-        changelog.write_text(
-            f"{text[:first]}## v{version}\n\nReleased by the tests.\n\n{text[first:]}"
-        )
+    if (named := TASKS.with_release_section(text, version, "Released by the tests.")) != text:
+        changelog.write_text(named)
         check(["git", "commit", "--quiet", "--all", "--message", f"CHANGELOG: v{version}"], repo)
     return version
 
@@ -190,6 +186,11 @@ def load_module(path: Path, name: str) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+# This repository's tasks (tasks.py: the release), and the version its work tree is released as.
+TASKS = load_module(ROOT / "tasks.py", "gcf_template_tasks")
+VERSION = TASKS.devkit_version((ROOT / "devkit" / "pyproject.toml").read_text())
 
 
 @pytest.fixture(scope="session")

@@ -39,7 +39,7 @@ from gcloud_parser import commands_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import MAKE, ROOT, check, copier_jinja, load_module
+from conftest import COPIER, MAKE, ROOT, check, copier_jinja, load_module
 
 # CI tries at least 100 values per question, the same ones on every run; locally, fewer.
 settings.register_profile(
@@ -498,7 +498,6 @@ def test_accepted_hostile_answers_render_verbatim_and_inert(
 
 def test_a_refused_answer_stops_the_cli_and_writes_nothing(tmp_path: Path) -> None:
     """One refusal per kind of question: a str answer, and an entry of the yaml secrets list."""
-    copier = Path(sys.executable).with_name("copier")
     for key, value, others in [
         ("firestore_document", 'users/{a"b}', ["--data", "trigger_type=firestore"]),
         ("secrets", '["KEY=$(touch /tmp/x):1"]', []),
@@ -506,7 +505,7 @@ def test_a_refused_answer_stops_the_cli_and_writes_nothing(tmp_path: Path) -> No
         destination = tmp_path / key
         result = subprocess.run(
             [
-                *(str(copier), "copy", "--trust", "--defaults", "--quiet", "--vcs-ref=HEAD"),
+                *(COPIER, "copy", "--trust", "--defaults", "--quiet", "--vcs-ref=HEAD"),
                 *(*others, "--data", f"{key}={value}", str(ROOT), str(destination)),
             ],
             capture_output=True,

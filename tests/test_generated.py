@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import ROOT, TRIGGERS, check, run
+from conftest import COPIER, ROOT, TRIGGERS, check, run
 
 LONG = {
     "project_name": "P" * 80,
@@ -145,10 +145,9 @@ def cli_render(tmp_path_factory: pytest.TempPathFactory):
         if name not in renders:
             destination = tmp_path_factory.mktemp(name) / "fn"
             data = [arg for k, v in answers.items() for arg in ("--data", f"{k}={cli_value(v)}")]
-            copier = str(Path(sys.executable).with_name("copier"))
             check(
                 [
-                    copier,
+                    COPIER,
                     "copy",
                     "--trust",
                     "--defaults",

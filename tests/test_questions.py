@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ import copier
 import pytest
 import yaml
 
-from conftest import run
+from conftest import COPIER, run
 
 # Answers that make a question apply.
 NEEDS: dict[str, dict[str, Any]] = {
@@ -293,10 +292,9 @@ def test_copier_cli_exits_non_zero_and_names_the_field(
     existing = tmp_path / "existing"
     existing.mkdir()
     (existing / "notes.txt").write_text("mine")
-    copier = str(Path(sys.executable).with_name("copier"))
     result = run(
         [
-            copier,
+            COPIER,
             "copy",
             "--trust",
             "--defaults",

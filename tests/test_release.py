@@ -10,17 +10,23 @@ from __future__ import annotations
 import re
 import shutil
 import sys
-import tomllib
 from pathlib import Path
 
 import copier
 import pytest
 
-from conftest import IGNORED, ROOT, check, copier_jinja, load_module, releasable, run
+from conftest import (
+    COPIER,
+    IGNORED,
+    ROOT,
+    TASKS,
+    VERSION,
+    check,
+    copier_jinja,
+    releasable,
+    run,
+)
 
-TASKS = load_module(ROOT / "tasks.py", "gcf_template_tasks")
-with (ROOT / "devkit" / "pyproject.toml").open("rb") as _file:
-    VERSION = tomllib.load(_file)["project"]["version"]
 TAG = f"v{VERSION}"
 UV = str(Path(sys.executable).with_name("uv"))
 
@@ -263,7 +269,7 @@ def test_a_template_in_a_folder_named_relative_to_the_copy_gives_its_absolute_de
     work.mkdir()
     check(
         [
-            str(Path(sys.executable).with_name("copier")),
+            COPIER,
             "copy",
             "--trust",
             "--defaults",
@@ -289,7 +295,6 @@ def test_copier_copies_and_updates_to_releases_on_a_server(tmp_path: Path) -> No
     server = tmp_path / "server.git"
     check(["git", "clone", "--quiet", "--bare", str(work), str(server)], tmp_path)
     check(["git", "remote", "add", "origin", str(server)], work)
-    copier_cli = str(Path(sys.executable).with_name("copier"))
     cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     url = f"file://{server}"
 
@@ -300,7 +305,7 @@ def test_copier_copies_and_updates_to_releases_on_a_server(tmp_path: Path) -> No
 
     publish(VERSION)
     options = ["--trust", "--defaults", "--quiet", "--skip-tasks"]
-    check([copier_cli, "copy", *options, url, "fn"], tmp_path, **cache)
+    check([COPIER, "copy", *options, url, "fn"], tmp_path, **cache)
     repo = tmp_path / "fn"
     assert f"\n_commit: {TAG}\n" in (repo / ".copier-answers.yml").read_text()
     check(["git", "init", "--quiet"], repo)
@@ -318,6 +323,6 @@ def test_copier_copies_and_updates_to_releases_on_a_server(tmp_path: Path) -> No
     check(["git", "commit", "--quiet", "--message", later], work)
     assert releasable(work) == later
     publish(later)
-    check([copier_cli, "update", *options], repo, **cache)
+    check([COPIER, "update", *options], repo, **cache)
     assert f"\n_commit: v{later}\n" in (repo / ".copier-answers.yml").read_text()
     assert (repo / "RELEASED.md").read_text() == f"{later}\n"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,8 @@ import pytest
 import yaml
 from gcf_devkit import rules
 
-from conftest import MAKE, ROOT, TRIGGERS, check
+from conftest import COPIER, MAKE, ROOT, TRIGGERS, check
 
-COPIER = str(Path(sys.executable).with_name("copier"))
 QUESTIONS: dict[str, Any] = yaml.safe_load((ROOT / "copier.yml").read_text())
 
 ENTER, DOWN, UP, SPACE, CLEAR = "\r", "\x1b[B", "\x1b[A", " ", "\x15"  # CLEAR: Ctrl-U

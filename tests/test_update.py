@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -21,9 +20,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import IGNORED, MAKE, ROOT, check, load_module, releasable, run
+from conftest import COPIER, IGNORED, MAKE, ROOT, VERSION, check, load_module, releasable, run
 
-COPIER = str(Path(sys.executable).with_name("copier"))
 MIGRATIONS = ROOT / "hooks" / "migrations.py"
 
 V1_QUESTION = """
@@ -452,9 +450,7 @@ def test_generated_pre_commit_config_guards_against_conflict_markers(render) -> 
 # v1.0.0, the last release with the tooling in each repo (tools/, scripts/deploy.sh).
 PREVIOUS_RELEASE = "d5d0a1fdb8201213a72793ebdb840d77cecc7734"
 # The version the work tree is released as.
-CURRENT = (
-    "v" + tomllib.loads((ROOT / "devkit" / "pyproject.toml").read_text())["project"]["version"]
-)
+CURRENT = f"v{VERSION}"
 
 
 @pytest.fixture(scope="module")
