@@ -1405,48 +1405,59 @@ def test_an_eventarc_trigger_for_storage_filters_on_the_bucket(repo: Repo) -> No
     ]
 
 
-def test_an_eventarc_trigger_for_firestore_delivers_document_events_as_protobuf(
-    repo: Repo,
-) -> None:
-    entry = {
-        "trigger_type": "firestore",
-        "firestore_document": "users/{userId}",
-        "firestore_event": "created",
-    }
-    trigger = eventarc_trigger(deploy_plan(repo({"doc": entry}, answers=RUN)), "doc-dev")
-    assert trigger.update[5:-1] == (
-        "--project=my-project-dev",
-        "--location=us-central1",
-        "--destination-run-service=doc-dev",
-        "--destination-run-region=us-central1",
-        "--event-filters=type=google.cloud.firestore.document.v1.created",
-        "--event-filters=database=(default)",
-        "--event-filters-path-pattern=document=users/{userId}",
-        "--event-data-content-type=application/protobuf",
-        f"--service-account={TRIGGER_SA}",
-    )
-    assert trigger.command[5:] == trigger.update[5:]
+# Eventarc triggers of the Cloud Run route besides Storage's: the entry, the function's
+# service, and the flags its trigger is created and updated in place with.
+EVENTARC_TRIGGERS = {
+    # Document events are delivered as protobuf.
+    "firestore": (
+        {
+            "trigger_type": "firestore",
+            "firestore_document": "users/{userId}",
+            "firestore_event": "created",
+        },
+        "doc",
+        (
+            "--project=my-project-dev",
+            "--location=us-central1",
+            "--destination-run-service=doc-dev",
+            "--destination-run-region=us-central1",
+            "--event-filters=type=google.cloud.firestore.document.v1.created",
+            "--event-filters=database=(default)",
+            "--event-filters-path-pattern=document=users/{userId}",
+            "--event-data-content-type=application/protobuf",
+            f"--service-account={TRIGGER_SA}",
+        ),
+    ),
+    # Audit logs are filtered on the service and the method, from the global location.
+    "audit_log": (
+        {
+            "trigger_type": "audit_log",
+            "audit_service_name": "bigquery.googleapis.com",
+            "audit_method_name": "google.cloud.bigquery.v2.JobService.InsertJob",
+        },
+        "audit",
+        (
+            "--project=my-project-dev",
+            "--location=global",
+            "--destination-run-service=audit-dev",
+            "--destination-run-region=us-central1",
+            "--event-filters=type=google.cloud.audit.log.v1.written",
+            "--event-filters=serviceName=bigquery.googleapis.com",
+            "--event-filters=methodName=google.cloud.bigquery.v2.JobService.InsertJob",
+            f"--service-account={TRIGGER_SA}",
+        ),
+    ),
+}
 
 
-def test_an_eventarc_trigger_for_audit_logs_filters_on_the_service_and_method(
-    repo: Repo,
+@pytest.mark.parametrize("trigger_type", EVENTARC_TRIGGERS)
+def test_an_eventarc_trigger_filters_on_what_its_trigger_names(
+    repo: Repo, trigger_type: str
 ) -> None:
-    entry = {
-        "trigger_type": "audit_log",
-        "audit_service_name": "bigquery.googleapis.com",
-        "audit_method_name": "google.cloud.bigquery.v2.JobService.InsertJob",
-    }
-    trigger = eventarc_trigger(deploy_plan(repo({"audit": entry}, answers=RUN)), "audit-dev")
-    assert trigger.command[5:-1] == (
-        "--project=my-project-dev",
-        "--location=global",
-        "--destination-run-service=audit-dev",
-        "--destination-run-region=us-central1",
-        "--event-filters=type=google.cloud.audit.log.v1.written",
-        "--event-filters=serviceName=bigquery.googleapis.com",
-        "--event-filters=methodName=google.cloud.bigquery.v2.JobService.InsertJob",
-        f"--service-account={TRIGGER_SA}",
-    )
+    entry, name, flags = EVENTARC_TRIGGERS[trigger_type]
+    trigger = eventarc_trigger(deploy_plan(repo({name: entry}, answers=RUN)), f"{name}-dev")
+    assert trigger.command[5:-1] == flags
+    assert trigger.update[5:] == trigger.command[5:]
 
 
 def test_the_run_route_lets_only_the_trigger_identity_invoke_an_event_function(
